@@ -1,0 +1,3 @@
+from KeypointCLI.main import main
+
+raise SystemExit(main())

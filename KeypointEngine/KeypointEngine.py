@@ -1,0 +1,71 @@
+"""KeypointEngine: hidden Slicer module that owns the engine's dependencies and device choice.
+
+The other SlicerKeypoints modules call `ensureDependencies()` on their first Apply; nothing is installed at import
+time or without the user's confirmation.
+"""
+
+import os
+
+import slicer
+from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleTest
+
+from KeypointEngineLib.requirements import missing_requirements, read_requirements, torch_pip_arguments
+
+
+class KeypointEngine(ScriptedLoadableModule):
+    def __init__(self, parent):
+        ScriptedLoadableModule.__init__(self, parent)
+        self.parent.title = "KeypointEngine"
+        self.parent.categories = ["Registration.Keypoints"]
+        self.parent.dependencies = []
+        self.parent.hidden = True
+        self.parent.contributors = ["SlicerKeypoints developers"]
+        self.parent.helpText = "Shared PyTorch engine of the SlicerKeypoints modules (dependencies, device, models)."
+        self.parent.acknowledgementText = "Part of SlicerKeypoints (Apache-2.0)."
+
+
+def requirementsPath():
+    return os.path.join(os.path.dirname(__file__), "Resources", "requirements.txt")
+
+
+def ensureDependencies(requester="SlicerKeypoints"):
+    """Install what the engine lacks after one confirmation listing it. Returns True when everything is present."""
+    missing = missing_requirements(read_requirements(requirementsPath()))
+    if not missing:
+        return True
+    listing = "\n".join(f"  - {requirement}" for requirement in missing)
+    if not slicer.util.confirmOkCancelDisplay(
+        f"{requester} needs these Python packages, which are not installed yet:\n\n{listing}\n\n"
+        "Install them now? This downloads several hundred MB once and can take a few minutes.",
+        windowTitle="SlicerKeypoints: install dependencies",
+    ):
+        return False
+    with slicer.util.WaitCursor():
+        for requirement in missing:
+            # torch first gets CPU wheels on machines without an NVIDIA driver (no multi-GB CUDA download)
+            arguments = torch_pip_arguments(requirement) if requirement.name == "torch" else [str(requirement)]
+            pipEnsure = getattr(getattr(slicer, "packaging", None), "pip_ensure", None)
+            if pipEnsure is not None and requirement.name != "torch":
+                pipEnsure([requirement], requester=requester)
+            else:
+                slicer.util.pip_install(arguments)
+    return not missing_requirements(read_requirements(requirementsPath()))
+
+
+class KeypointEngineTest(ScriptedLoadableModuleTest):
+    """Run inside Slicer (Developer mode > Reload and Test, or ctest): engine present, device reported, weights intact."""
+
+    def runTest(self):
+        self.test_dependencies_and_models()
+
+    def test_dependencies_and_models(self):
+        self.assertEqual(missing_requirements(read_requirements(requirementsPath())), [],
+                         "Install the engine's requirements first (any SlicerKeypoints module's Apply offers it).")
+        from KeypointEngineLib.device import choose_device
+        from KeypointEngineLib.registry import default_registry
+
+        self.delayDisplay(f"Engine device: {choose_device()}")
+        registry = default_registry()
+        for card in registry.cards():
+            registry.verify(card)
+        self.delayDisplay(f"{len(registry.cards())} model(s) verified")
