@@ -1,0 +1,131 @@
+"""Robust fitting of a 2D geometric model to matched points, and the automatic choice among models.
+
+Models map FIXED image pixels to MOVING image pixels (the direction resampling needs) and carry their inverse, so
+moving annotations can be mapped onto the fixed image. OpenCV fits what it supports (USAC MAGSAC++ for homographies,
+RANSAC for similarity and affine); the 12-parameter quadratic model is fitted by scikit-image's RANSAC with a
+second-order PolynomialTransform and then refitted on all inliers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+from skimage.measure import ransac
+from skimage.transform import PolynomialTransform
+
+MODELS = ("similarity", "affine", "projective", "quadratic")
+MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}
+# auto picks the quadratic model only with this many inliers covering this share of the overlap's bounding area
+QUADRATIC_MIN_INLIERS = 30
+QUADRATIC_MIN_SPREAD = 0.25
+
+
+@dataclass
+class GeometricModel:
+    kind: str
+    forward: np.ndarray  # fixed px -> moving px: 3x3 matrix, or (2, 6) polynomial coefficients for "quadratic"
+    inverse: np.ndarray  # moving px -> fixed px, same form
+
+    @property
+    def is_linear(self) -> bool:
+        """Affine in homogeneous coordinates (similarity, affine), so a linear transform node can hold it."""
+        return self.kind in ("similarity", "affine")
+
+    def fixed_to_moving(self, points: np.ndarray) -> np.ndarray:
+        return _apply(self.kind, self.forward, points)
+
+    def moving_to_fixed(self, points: np.ndarray) -> np.ndarray:
+        return _apply(self.kind, self.inverse, points)
+
+
+@dataclass
+class Fit:
+    model: GeometricModel
+    inliers: np.ndarray  # (M,) bool over the matches given
+    residuals: np.ndarray  # (M,) px in the moving image
+
+
+def _apply(kind: str, params: np.ndarray, points: np.ndarray) -> np.ndarray:
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if kind == "quadratic":
+        return PolynomialTransform(params)(points)
+    homogeneous = np.c_[points, np.ones(len(points))] @ params.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return homogeneous[:, :2] / homogeneous[:, 2:3]
+
+
+def fit_model(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
+    """Fit `kind` robustly to matched points (fixed[i] <-> moving[i], px); None when too few points or no model."""
+    if kind not in MODELS:
+        raise ValueError(f"Unknown transform model {kind!r}: use one of auto, {', '.join(MODELS)}.")
+    fixed, moving = np.asarray(fixed, np.float64), np.asarray(moving, np.float64)
+    if len(fixed) < MIN_INLIERS[kind]:
+        return None
+    cv2.setRNGSeed(seed)
+    if kind == "quadratic":
+        return _fit_quadratic(fixed, moving, threshold, seed)
+    if kind == "projective":
+        matrix, mask = cv2.findHomography(fixed, moving, cv2.USAC_MAGSAC, threshold, maxIters=5000, confidence=0.999)
+    else:
+        estimate = cv2.estimateAffinePartial2D if kind == "similarity" else cv2.estimateAffine2D
+        affine, mask = estimate(fixed, moving, method=cv2.RANSAC, ransacReprojThreshold=threshold, maxIters=5000,
+                                confidence=0.999, refineIters=10)
+        matrix = None if affine is None else np.vstack([affine, [0, 0, 1]])
+    if matrix is None or abs(np.linalg.det(matrix)) < 1e-12:
+        return None
+    model = GeometricModel(kind, matrix, np.linalg.inv(matrix))
+    return _score(model, fixed, moving, mask.ravel().astype(bool))
+
+
+def _fit_quadratic(fixed, moving, threshold, seed) -> Fit | None:
+    # Seed the sampling with a homography's inliers: the quadratic model's 6-point samples are fragile alone.
+    start = fit_model("projective", fixed, moving, threshold, seed)
+    initial = start.inliers if start is not None and start.inliers.sum() >= MIN_INLIERS["quadratic"] else None
+    result, inliers = ransac((fixed, moving), PolynomialTransform, min_samples=6, residual_threshold=threshold,
+                             max_trials=1000, stop_probability=0.999, rng=seed, initial_inliers=initial)
+    if result is None or inliers is None or inliers.sum() < MIN_INLIERS["quadratic"]:
+        return None
+    forward = PolynomialTransform.from_estimate(fixed[inliers], moving[inliers], order=2)
+    inverse = PolynomialTransform.from_estimate(moving[inliers], fixed[inliers], order=2)
+    if not forward or not inverse:
+        return None
+    model = GeometricModel("quadratic", forward.params, inverse.params)
+    return _score(model, fixed, moving, inliers)
+
+
+def _score(model: GeometricModel, fixed, moving, inliers) -> Fit:
+    residuals = np.linalg.norm(model.fixed_to_moving(fixed) - moving, axis=1)
+    return Fit(model, inliers, np.nan_to_num(residuals, nan=np.inf))
+
+
+def spread(points: np.ndarray, reference_area: float) -> float:
+    """Area of the points' convex hull over `reference_area`: how well they cover the image (0..1)."""
+    if len(points) < 3 or reference_area <= 0:
+        return 0.0
+    try:
+        return float(min(ConvexHull(points).volume / reference_area, 1.0))  # a 2D hull's "volume" is its area
+    except QhullError:
+        return 0.0
+
+
+def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area: float, seed: int = 0) -> Fit | None:
+    """The quadratic model when enough well-spread inliers support it (real fundus pairs need it to reach ~1 px);
+    otherwise the projective model, or the simplest model that still fits."""
+    projective = fit_model("projective", fixed, moving, threshold, seed)
+    if projective is not None:
+        inlier_points = fixed[projective.inliers]
+        if (projective.inliers.sum() >= QUADRATIC_MIN_INLIERS
+                and spread(inlier_points, image_area) >= QUADRATIC_MIN_SPREAD):
+            quadratic = fit_model("quadratic", fixed, moving, threshold, seed)
+            if quadratic is not None and quadratic.inliers.sum() >= projective.inliers.sum():
+                return quadratic
+        if projective.inliers.sum() >= 15:
+            return projective
+    for kind in ("affine", "similarity"):
+        fit = fit_model(kind, fixed, moving, threshold, seed)
+        if fit is not None:
+            return fit
+    return projective

@@ -1,0 +1,1 @@
+"""Retinal image registration: preprocessing, feature backends, the registration pipeline, sample pairs."""

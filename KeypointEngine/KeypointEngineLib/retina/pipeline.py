@@ -1,0 +1,117 @@
+"""Retinal pair registration (paper 002): preprocess -> extract features -> match -> robust model fit -> report.
+
+Every backend plugs in as an extractor with `extract(image, mask) -> Features` at working scale. Inputs are pixel
+arrays [rows, cols(, channels)]; all points and models are in original-image pixels (x = column, y = row).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from KeypointEngineLib.features import Features
+from KeypointEngineLib.fitting import MODELS, GeometricModel, fit_auto, fit_model, spread
+from KeypointEngineLib.jobs import Job, as_job
+from KeypointEngineLib.matching import match_mutual_nearest
+from KeypointEngineLib.retina.preprocess import prepare
+
+RANSAC_THRESHOLD_WORKING_PX = 3.0
+MIN_CONFIDENT_INLIERS = 15
+MIN_CONFIDENT_INLIER_RATIO = 0.15
+
+
+@dataclass
+class RegistrationReport:
+    success: bool
+    model: str | None
+    fixed_keypoints: int
+    moving_keypoints: int
+    matches: int
+    inliers: int
+    inlier_ratio: float
+    median_residual_px: float  # moving image, original resolution
+    inlier_spread: float  # convex hull of fixed inliers / fixed field of view
+    seconds: float
+    message: str = ""
+
+    @property
+    def confident(self) -> bool:
+        return (self.success and self.inliers >= MIN_CONFIDENT_INLIERS
+                and self.inlier_ratio >= MIN_CONFIDENT_INLIER_RATIO)
+
+    def summary(self) -> str:
+        if not self.success:
+            return f"Registration failed: {self.message}"
+        text = (f"{self.model} model from {self.inliers} inliers of {self.matches} matches "
+                f"({100 * self.inlier_ratio:.0f} %), median residual {self.median_residual_px:.2f} px, "
+                f"{self.seconds:.2f} s.")
+        if not self.confident:
+            text += " Low confidence: few or inconsistent matches; check the alignment visually."
+        return text
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "confident": self.confident}
+
+
+@dataclass
+class Registration:
+    report: RegistrationReport
+    model: GeometricModel | None  # fixed px -> moving px, with its inverse
+    fixed_points: np.ndarray  # (M, 2) inliers, fixed original px
+    moving_points: np.ndarray  # (M, 2) inliers, moving original px
+
+
+def make_extractor(name: str, device=None):
+    if name == "sift":
+        from KeypointEngineLib.retina.sift import SiftExtractor
+
+        return SiftExtractor()
+    raise ValueError(f"Unknown keypoint backend {name!r}: use 'sift'.")
+
+
+def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = "auto", extractor=None,
+                  working_size: int = 768, fov_degrees: float = 45.0, ratio: float = 0.9,
+                  job: Job | None = None) -> Registration:
+    """Register `moving_image` onto `fixed_image`; a failure is reported (success False), not raised."""
+    job, start = as_job(job), time.perf_counter()
+    if model != "auto" and model not in MODELS:
+        raise ValueError(f"Unknown transform model {model!r}: use one of auto, {', '.join(MODELS)}.")
+    extractor = extractor or make_extractor("sift")
+    job.report("Preparing images", 0.0)
+    fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
+    job.report("Detecting keypoints", 0.15)
+    fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed.scale)
+    job.report("Detecting keypoints", 0.45)
+    moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving.scale)
+    job.report("Matching", 0.75)
+    matches = match_mutual_nearest(fixed_features, moving_features, ratio)
+    fixed_points, moving_points = matches.points(fixed_features, moving_features)
+    job.report("Fitting the transform", 0.85)
+    threshold = RANSAC_THRESHOLD_WORKING_PX / moving.scale
+    fov_area = np.pi * (fixed.roi_diameter / 2) ** 2
+    fit = (fit_auto(fixed_points, moving_points, threshold, fov_area) if model == "auto"
+           else fit_model(model, fixed_points, moving_points, threshold))
+    job.report("Fitting the transform", 1.0)
+
+    counts = dict(fixed_keypoints=len(fixed_features), moving_keypoints=len(moving_features), matches=len(matches))
+    seconds = time.perf_counter() - start
+    if fit is None:
+        message = (f"no {model if model != 'auto' else ''} transform fits the {len(matches)} matches; the images may "
+                   "not overlap, or may need another keypoint backend").replace("no  transform", "no transform")
+        report = RegistrationReport(False, None, **counts, inliers=0, inlier_ratio=0.0,
+                                    median_residual_px=float("inf"), inlier_spread=0.0, seconds=seconds,
+                                    message=message)
+        return Registration(report, None, np.zeros((0, 2)), np.zeros((0, 2)))
+    inliers = fit.inliers
+    report = RegistrationReport(
+        True, fit.model.kind, **counts, inliers=int(inliers.sum()), inlier_ratio=float(inliers.mean()),
+        median_residual_px=float(np.median(fit.residuals[inliers])),
+        inlier_spread=spread(fixed_points[inliers], fov_area), seconds=seconds)
+    return Registration(report, fit.model, fixed_points[inliers], moving_points[inliers])
+
+
+def _to_original(features: Features, scale: float) -> Features:
+    """Working-scale keypoints to original pixels, with pixel centres at integers in both (as cv2.resize maps)."""
+    return Features((features.keypoints + 0.5) / scale - 0.5, features.scores, features.descriptors)

@@ -1,0 +1,72 @@
+"""Retinal preprocessing (paper 002): one channel, circular field-of-view (RoI) mask, rescale to a working scale
+set by the camera's field of view, CLAHE."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+REFERENCE_FOV_DEGREES = 45.0
+
+
+@dataclass
+class Prepared:
+    image: np.ndarray  # uint8 [rows, cols] at working scale, contrast-enhanced
+    mask: np.ndarray  # uint8 0/255 field-of-view mask at working scale
+    scale: float  # working px per original px
+    roi_diameter: float  # original px
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Green channel of RGB (best vessel contrast in colour fundus), the image itself if already one channel."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[2] >= 3:
+        image = image[..., 1]
+    elif image.ndim == 3:
+        image = image[..., 0]
+    if image.ndim != 2:
+        raise ValueError(f"Expected a 2D image [rows, cols(, channels)], got shape {image.shape}.")
+    image = image.astype(np.float32)
+    low, high = np.percentile(image, [0.5, 99.5])
+    if high - low < 1e-6:
+        raise ValueError("The image is blank (constant intensity): nothing to register.")
+    return np.clip((image - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
+
+
+def field_of_view_mask(gray: np.ndarray) -> np.ndarray:
+    """The camera's bright disc: threshold just above the dark border, keep the largest component, fill holes."""
+    smooth = cv2.GaussianBlur(gray, (0, 0), max(gray.shape) / 200)
+    threshold = max(8.0, 0.5 * float(np.percentile(smooth, 5)) + 0.1 * float(np.percentile(smooth, 50)))
+    mask = (smooth > threshold).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if count <= 1:
+        return np.full_like(gray, 255)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    mask = (labels == largest).astype(np.uint8) * 255
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    filled = np.zeros_like(mask)
+    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
+    if filled.mean() < 0.2 * 255:  # no clear disc (a crop, an OCT en-face image...): use the whole image
+        return np.full_like(gray, 255)
+    return filled
+
+
+def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REFERENCE_FOV_DEGREES) -> Prepared:
+    """Preprocess one image so that a 45° field of view spans about `working_size` px."""
+    gray = to_gray(image)
+    if min(gray.shape) < 64:
+        raise ValueError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
+    mask = field_of_view_mask(gray)
+    diameter = 2.0 * np.sqrt((mask > 0).sum() / np.pi)
+    scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
+    scale = float(np.clip(scale, 0.05, 4.0))
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(gray, size, interpolation=interpolation)
+    small_mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+    enhanced = clahe.apply(small)
+    enhanced[small_mask == 0] = 0
+    return Prepared(enhanced, small_mask, scale, diameter)
