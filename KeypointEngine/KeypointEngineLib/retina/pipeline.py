@@ -19,6 +19,8 @@ from KeypointEngineLib.retina.preprocess import prepare
 
 RANSAC_THRESHOLD_WORKING_PX = 3.0
 MIN_CONFIDENT_INLIERS = 15
+# fewer inliers than this are as likely to be chance agreements as a real transform: report a failure
+MIN_SUCCESS_INLIERS = {"similarity": 6, "affine": 8, "projective": 12, "quadratic": 18}
 MIN_CONFIDENT_INLIER_RATIO = 0.15
 
 
@@ -97,9 +99,11 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
 
     counts = dict(fixed_keypoints=len(fixed_features), moving_keypoints=len(moving_features), matches=len(matches))
     seconds = time.perf_counter() - start
+    if fit is not None and fit.inliers.sum() < MIN_SUCCESS_INLIERS[fit.model.kind]:
+        fit = None
     if fit is None:
-        message = (f"no {model if model != 'auto' else ''} transform fits the {len(matches)} matches; the images may "
-                   "not overlap, or may need another keypoint backend").replace("no  transform", "no transform")
+        message = (f"no {'' if model == 'auto' else model + ' '}transform is supported by enough of the "
+                   f"{len(matches)} matches; the images may not overlap, or may need another keypoint backend")
         report = RegistrationReport(False, None, **counts, inliers=0, inlier_ratio=0.0,
                                     median_residual_px=float("inf"), inlier_spread=0.0, seconds=seconds,
                                     message=message)

@@ -1,0 +1,135 @@
+"""KeypointAlignLogic: register two retinal images held in volume nodes; results become transform and fiducial nodes.
+
+A plain class (no ScriptedLoadableModuleLogic, which slicer-core lacks): it runs in Slicer, in Slicer's Python console,
+in `Slicer --no-main-window` batch scripts and on the slicer-core wheel. Heavy engine imports happen inside the
+methods, so Slicer can load the module before the engine's packages are installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from KeypointMRMLLib.geometry import ras_from_ijk
+from KeypointMRMLLib.markups import fiducials_from_points
+from KeypointMRMLLib.scene import remove_node
+from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displacement, linear_transform_from_matrix
+from KeypointMRMLLib.volumes import array_from_volume
+
+TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
+FEATURE_BACKENDS = ("sift",)
+GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
+
+
+@dataclass
+class AlignResult:
+    transformNode: object | None  # None when the registration failed (nothing was added to the scene)
+    report: object  # KeypointEngineLib.retina.pipeline.RegistrationReport
+    registration: object  # the engine's Registration (model in pixel coordinates, inlier points)
+    fiducialNodes: list = field(default_factory=list)  # [fixed inliers, moving inliers] when requested
+
+
+class KeypointAlignLogic:
+    def register(self, fixedVolume, movingVolume, model="auto", features="sift", fieldOfViewDegrees=45.0,
+                 workingSize=768, ratioTest=0.9, device=None, outputTransform=None, createInlierFiducials=True,
+                 job=None) -> AlignResult:
+        """Align `movingVolume` onto `fixedVolume` (single-slice scalar or RGB vector volumes, any spacing/origin).
+
+        Returns an AlignResult whose transformNode, applied to the moving volume, aligns it with the fixed one
+        (similarity/affine: linear transform node; projective/quadratic: grid transform node). On failure the report
+        says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
+        progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
+        """
+        from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
+
+        if model not in TRANSFORM_MODELS:
+            raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
+        fixedPixels, fixedIjkToRas = retinalPixels(fixedVolume, "fixed")
+        movingPixels, movingIjkToRas = retinalPixels(movingVolume, "moving")
+        if outputTransform is not None and model in ("similarity", "affine") and not outputTransform.IsA(
+                "vtkMRMLLinearTransformNode"):
+            raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
+                             "'Create new transform'.")
+        registration = register_pair(fixedPixels, movingPixels, model=model,
+                                     extractor=make_extractor(features, device), working_size=workingSize,
+                                     fov_degrees=fieldOfViewDegrees, ratio=ratioTest, job=job)
+        if not registration.report.success:
+            return AlignResult(None, registration.report, registration)
+
+        scene = fixedVolume.GetScene()
+        created = []
+        try:
+            transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
+                                                movingIjkToRas, outputTransform,
+                                                f"{movingVolume.GetName()} to {fixedVolume.GetName()}")
+            if transformNode is not outputTransform:
+                created.append(transformNode)
+            fiducials = []
+            if createInlierFiducials:
+                for points, ijkToRas, volume, color in (
+                        (registration.fixed_points, fixedIjkToRas, fixedVolume, (0.2, 0.9, 0.2)),
+                        (registration.moving_points, movingIjkToRas, movingVolume, (0.9, 0.4, 0.1))):
+                    node = fiducials_from_points(scene, ras_from_ijk(np.c_[points, np.zeros(len(points))], ijkToRas),
+                                                 f"{volume.GetName()} matched keypoints", color=color)
+                    node.GetDisplayNode().SetPointLabelsVisibility(False)
+                    node.SetLocked(True)
+                    created.append(node)
+                    fiducials.append(node)
+                fiducials[1].SetAndObserveTransformNodeID(transformNode.GetID())  # shown where they land
+        except Exception:
+            for node in created:
+                remove_node(node)
+            raise
+        return AlignResult(transformNode, registration.report, registration, fiducials)
+
+    def _transformNode(self, scene, model, fixedShape, fixedIjkToRas, movingIjkToRas, outputTransform, name):
+        if model.is_linear:
+            if outputTransform is not None and not outputTransform.IsA("vtkMRMLLinearTransformNode"):
+                raise ValueError("The fitted model is linear but the chosen output is not a linear transform node.")
+            toParent = fixedIjkToRas @ _lift(model.inverse) @ np.linalg.inv(movingIjkToRas)
+            return linear_transform_from_matrix(scene, toParent, name, node=outputTransform)
+        if outputTransform is not None and not outputTransform.IsA("vtkMRMLGridTransformNode"):
+            raise ValueError(f"The {model.kind} model needs a grid transform node (a linear node would lose it); "
+                             "choose a grid transform or 'Create new transform'.")
+        displacement, gridIjkToRas = fixedToMovingDisplacement(model, fixedShape, fixedIjkToRas, movingIjkToRas)
+        return grid_transform_from_displacement(scene, displacement, gridIjkToRas, name, FROM_PARENT,
+                                                node=outputTransform)
+
+
+def retinalPixels(volume, role: str):
+    """The 2D pixel array [rows, cols(, rgb)] and IJK->RAS of a single-slice volume node, or a clear error."""
+    if volume is None:
+        raise ValueError(f"Select a {role} image.")
+    data = array_from_volume(volume)
+    if data.spatial_shape[0] != 1:
+        raise ValueError(f"The {role} image {volume.GetName()!r} is a 3D volume with {data.spatial_shape[0]} slices; "
+                         "KeypointAlign registers 2D retinal images (single-slice volumes such as loaded PNG/JPEG).")
+    return data.array[0], data.ijk_to_ras
+
+
+def fixedToMovingDisplacement(model, fixedShape, fixedIjkToRas, movingIjkToRas, step=GRID_STEP_PX):
+    """Displacement field (RAS mm) on a grid over the fixed image: fixed point -> where it lies in the moving image.
+
+    The grid spans slices k = -1, 0, 1 so that interpolation is defined across the single image slice.
+    """
+    rows, cols = fixedShape[:2]
+    xs = np.arange(0, cols - 1 + step, step, dtype=float)
+    ys = np.arange(0, rows - 1 + step, step, dtype=float)
+    ks = np.array([-1.0, 0.0, 1.0])
+    k, y, x = np.meshgrid(ks, ys, xs, indexing="ij")
+    fixedPixels = np.c_[x.ravel(), y.ravel()]
+    movingPixels = model.fixed_to_moving(fixedPixels)
+    fixedRas = ras_from_ijk(np.c_[fixedPixels, k.ravel()], fixedIjkToRas)
+    movingRas = ras_from_ijk(np.c_[movingPixels, k.ravel()], movingIjkToRas)
+    displacement = (movingRas - fixedRas).reshape(len(ks), len(ys), len(xs), 3)
+    gridIjkToRas = fixedIjkToRas @ np.array([[step, 0, 0, 0], [0, step, 0, 0], [0, 0, 1, -1], [0, 0, 0, 1.0]])
+    return displacement, gridIjkToRas
+
+
+def _lift(matrix2d: np.ndarray) -> np.ndarray:
+    """A 3x3 affine on (x, y) pixels as a 4x4 on (i, j, k) voxel indices, leaving k unchanged."""
+    lifted = np.eye(4)
+    lifted[:2, :2] = matrix2d[:2, :2]
+    lifted[:2, 3] = matrix2d[:2, 2]
+    return lifted

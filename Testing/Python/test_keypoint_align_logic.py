@@ -1,0 +1,140 @@
+"""KeypointAlignLogic on real slicer-core nodes: a real fundus photograph and a re-photographed copy with a known warp."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from KeypointAlignLib.logic import KeypointAlignLogic
+from KeypointAlignLib.samples import add_sample_pair, sample_retina_path
+from KeypointEngineLib.fitting import GeometricModel
+from KeypointEngineLib.jobs import CancelToken, Job, JobCancelled
+from KeypointEngineLib.retina.synthetic import SyntheticPair, photometric_change, random_homography, warp_pair
+from KeypointMRMLLib.geometry import ijk_to_ras_matrix, ras_from_ijk
+from KeypointMRMLLib.images2d import SLICER_2D_IJK_TO_RAS, read_image_2d
+from KeypointMRMLLib.scene import make_scene
+from KeypointMRMLLib.storage import load_node, save_node
+from KeypointMRMLLib.transforms import FROM_PARENT, TO_PARENT, transform_points
+from KeypointMRMLLib.volumes import volume_from_array
+
+RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()  # 706 px: quick, still a real photograph
+
+
+def _fixed_pixels(pair, count=25):
+    rows, cols = pair.fixed.shape[:2]
+    y, x = np.mgrid[rows * 0.25:rows * 0.75:5j, cols * 0.25:cols * 0.75:5j]
+    return np.c_[x.ravel(), y.ravel()][:count]
+
+
+def _pixels_to_ras(pixels, ijk_to_ras):
+    return ras_from_ijk(np.c_[pixels, np.zeros(len(pixels))], ijk_to_ras)
+
+
+def _pair(seed=0, perspective=5e-5):
+    rng = np.random.default_rng(seed)
+    homography = random_homography(RETINA.shape[:2], rng, perspective=perspective)
+    moving = photometric_change(warp_pair(RETINA, homography), rng)
+    return SyntheticPair(RETINA, moving, GeometricModel("projective", homography, np.linalg.inv(homography)))
+
+
+def _add(scene, pair, fixed_geometry=SLICER_2D_IJK_TO_RAS, moving_geometry=SLICER_2D_IJK_TO_RAS):
+    return (volume_from_array(scene, pair.fixed[None], fixed_geometry, "fixed"),
+            volume_from_array(scene, pair.moving[None], moving_geometry, "moving"))
+
+
+def test_projective_result_is_a_grid_transform_that_maps_fixed_to_moving_exactly_after_reload(tmp_path):
+    scene, pair = make_scene(), _pair(seed=1)
+    # anisotropic, shifted pixel geometry on both images: conversions must go through each image's own IJK->RAS
+    fixed_geometry = ijk_to_ras_matrix([0.02, 0.025, 1.0], [5.0, -3.0, 0.0], np.diag([-1.0, -1.0, 1.0]))
+    moving_geometry = ijk_to_ras_matrix([0.015, 0.015, 1.0], [-2.0, 7.0, 0.0], np.diag([-1.0, -1.0, 1.0]))
+    fixed, moving = _add(scene, pair, fixed_geometry, moving_geometry)
+    result = KeypointAlignLogic().register(fixed, moving, model="projective")
+    assert result.report.success and result.report.model == "projective"
+    assert result.transformNode.IsA("vtkMRMLGridTransformNode")
+
+    reloaded = load_node(make_scene(), save_node(result.transformNode, tmp_path / "t.h5"), "vtkMRMLGridTransformNode")
+    points = _fixed_pixels(pair)
+    truth_moving_ras = _pixels_to_ras(pair.truth.fixed_to_moving(points), moving_geometry)
+    mapped = transform_points(reloaded, _pixels_to_ras(points, fixed_geometry), FROM_PARENT)
+    errors_px = np.linalg.norm(mapped - truth_moving_ras, axis=1) / 0.015
+    assert np.median(errors_px) < 1.0
+
+
+def test_affine_result_is_a_linear_transform_that_aligns_moving_onto_fixed():
+    scene, pair = make_scene(), _pair(seed=2, perspective=0.0)
+    fixed, moving = _add(scene, pair)
+    result = KeypointAlignLogic().register(fixed, moving, model="affine")
+    assert result.transformNode.IsA("vtkMRMLLinearTransformNode")
+    points = _fixed_pixels(pair)
+    moving_ras = _pixels_to_ras(pair.truth.fixed_to_moving(points), SLICER_2D_IJK_TO_RAS)
+    mapped = transform_points(result.transformNode, moving_ras, TO_PARENT)
+    assert np.median(np.linalg.norm(mapped - _pixels_to_ras(points, SLICER_2D_IJK_TO_RAS), axis=1)) < 1.0
+
+
+def test_auto_chooses_the_quadratic_model_on_a_well_matched_pair_and_adds_fiducials():
+    scene = make_scene()
+    fixed, moving, pair = add_sample_pair(scene)
+    result = KeypointAlignLogic().register(fixed, moving)
+    assert result.report.model == "quadratic" and result.report.confident
+    assert pair.mean_error_px(result.registration.model) < 1.5
+    fixed_points, moving_points = result.fiducialNodes
+    assert fixed_points.GetNumberOfControlPoints() == result.report.inliers
+    assert moving_points.GetTransformNodeID() == result.transformNode.GetID()
+
+
+def test_same_image_twice_gives_identity():
+    scene = make_scene()
+    fixed = volume_from_array(scene, RETINA[None], SLICER_2D_IJK_TO_RAS, "a")
+    moving = volume_from_array(scene, RETINA[None], SLICER_2D_IJK_TO_RAS, "b")
+    result = KeypointAlignLogic().register(fixed, moving, model="similarity")
+    np.testing.assert_allclose(result.registration.model.forward, np.eye(3), atol=2e-3)
+
+
+def test_grayscale_moving_with_rgb_fixed_registers():
+    scene, pair = make_scene(), _pair(seed=3)
+    fixed = volume_from_array(scene, pair.fixed[None], SLICER_2D_IJK_TO_RAS, "rgb")
+    moving = volume_from_array(scene, pair.moving[None, ..., 1].copy(), SLICER_2D_IJK_TO_RAS, "green only")
+    result = KeypointAlignLogic().register(fixed, moving, model="projective")
+    assert result.report.success and pair.mean_error_px(result.registration.model) < 1.5
+
+
+def test_unrelated_images_report_failure_and_leave_the_scene_unchanged():
+    scene = make_scene()
+    noise = np.random.default_rng(0).integers(0, 255, RETINA.shape[:2], dtype=np.uint8)
+    fixed = volume_from_array(scene, RETINA[None], SLICER_2D_IJK_TO_RAS, "retina")
+    moving = volume_from_array(scene, noise[None], SLICER_2D_IJK_TO_RAS, "noise")
+    before = scene.GetNumberOfNodes()
+    result = KeypointAlignLogic().register(fixed, moving, model="projective")
+    assert not result.report.success and result.transformNode is None
+    assert "Registration failed" in result.report.summary()
+    assert scene.GetNumberOfNodes() == before
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((3, 80, 80), np.uint8), "3D volume with 3 slices"),
+    (np.full((1, 80, 80), 7, np.uint8), "blank"),
+    (np.random.default_rng(0).integers(0, 255, (1, 20, 20), dtype=np.uint8), "too small"),
+])
+def test_bad_inputs_give_clear_errors(array, message):
+    scene = make_scene()
+    fixed = volume_from_array(scene, RETINA[None], SLICER_2D_IJK_TO_RAS, "retina")
+    bad = volume_from_array(scene, array, SLICER_2D_IJK_TO_RAS, "bad")
+    before = scene.GetNumberOfNodes()
+    with pytest.raises(ValueError, match=message):
+        KeypointAlignLogic().register(fixed, bad)
+    assert scene.GetNumberOfNodes() == before
+
+
+def test_cancelled_run_leaves_the_scene_as_it_was():
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=4))
+    before = scene.GetNumberOfNodes()
+    token = CancelToken()
+
+    def cancel_when_matching(stage, fraction):
+        if stage == "Matching":
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        KeypointAlignLogic().register(fixed, moving, job=Job(progress=cancel_when_matching, cancel_token=token))
+    assert scene.GetNumberOfNodes() == before
