@@ -53,7 +53,7 @@ def ensureDependencies(requester="SlicerKeypoints"):
 
 
 class KeypointEngineTest(ScriptedLoadableModuleTest):
-    """Run inside Slicer (Developer mode > Reload and Test, or ctest): engine present, device reported, weights intact."""
+    """Inside Slicer (Reload and Test, or ctest): engine installed, device reported, weights intact."""
 
     def runTest(self):
         self.test_dependencies_and_models()

@@ -97,7 +97,8 @@ class ModelRegistry:
                 f"{card.recipe_command}"
             )
 
-    def load_state_dict(self, name: str, device: torch.device | str = "cpu") -> tuple[dict[str, torch.Tensor], ModelCard]:
+    def load_state_dict(self, name: str, device: torch.device | str = "cpu",
+                        ) -> tuple[dict[str, torch.Tensor], ModelCard]:
         """Verify, then load the weights of model `name` as a state dict on `device`."""
         card = self.card(name)
         self.verify(card)

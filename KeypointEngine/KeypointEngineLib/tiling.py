@@ -18,8 +18,8 @@ from KeypointEngineLib.jobs import Job, as_job
 
 def count_windows(spatial_shape: Sequence[int], window: Sequence[int], overlap: float) -> int:
     """How many windows MONAI's sliding window visits for this image and window size."""
-    window = [min(w, s) for w, s in zip(window, spatial_shape)]
-    interval = [max(int(w * (1 - overlap)), 1) if w < s else s for w, s in zip(window, spatial_shape)]
+    window = [min(w, s) for w, s in zip(window, spatial_shape, strict=True)]
+    interval = [max(int(w * (1 - overlap)), 1) if w < s else s for w, s in zip(window, spatial_shape, strict=True)]
     return len(dense_patch_slices(tuple(spatial_shape), tuple(window), tuple(interval)))
 
 
@@ -42,7 +42,8 @@ def tiled_inference(
     job = as_job(job)
     spatial = image.shape[2:]
     if len(window) != len(spatial):
-        raise ValueError(f"Window {tuple(window)} has {len(window)} axes but the image has {len(spatial)} spatial axes.")
+        raise ValueError(f"Window {tuple(window)} has {len(window)} axes but the image has {len(spatial)} "
+                         "spatial axes.")
     total = max(count_windows(spatial, window, overlap) * image.shape[0] // batch_size, 1)
     done = 0
 

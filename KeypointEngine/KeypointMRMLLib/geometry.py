@@ -44,8 +44,9 @@ def lps_from_ras(points: np.ndarray) -> np.ndarray:
 ras_from_lps = lps_from_ras
 
 
-def ijk_to_ras_matrix(spacing, origin, directions=np.eye(3)) -> np.ndarray:
+def ijk_to_ras_matrix(spacing, origin, directions=None) -> np.ndarray:
     """Compose an IJK->RAS matrix from spacing (mm), origin (RAS mm) and direction columns (RAS unit vectors)."""
+    directions = np.eye(3) if directions is None else directions
     matrix = np.eye(4)
     matrix[:3, :3] = np.asarray(directions, dtype=float) @ np.diag(np.asarray(spacing, dtype=float))
     matrix[:3, 3] = origin

@@ -1,4 +1,4 @@
-"""KeypointAlignLogic on real slicer-core nodes: a real fundus photograph and a re-photographed copy with a known warp."""
+"""KeypointAlignLogic on real slicer-core nodes: a real fundus photograph, re-photographed under a known warp."""
 
 from __future__ import annotations
 

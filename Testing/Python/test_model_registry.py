@@ -12,7 +12,8 @@ from KeypointEngineLib.registry import ChecksumMismatch, ModelCard, ModelRegistr
 def registry(tmp_path) -> ModelRegistry:
     model = torch.nn.Conv2d(1, 4, 3)
     torch.save(model.state_dict(), tmp_path / "tiny.pt")
-    card = ModelCard(name="tiny", file="tiny.pt", sha256=sha256_of(tmp_path / "tiny.pt"), architecture="Conv2d(1, 4, 3)",
+    card = ModelCard(name="tiny", file="tiny.pt", sha256=sha256_of(tmp_path / "tiny.pt"),
+                     architecture="Conv2d(1, 4, 3)",
                      input={"channels": 1}, training_data="none (test)", recipe_command="pytest", metrics={},
                      date="2026-11-22", extra={"limits": "test only"})
     (tmp_path / "tiny.json").write_text(card.to_json())

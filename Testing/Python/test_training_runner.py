@@ -59,7 +59,7 @@ def test_resumed_training_reaches_the_same_weights(tmp_path):
     resumed = Runner(_config(tmp_path / "b"))
     assert resumed.resume() and resumed.step == 20
     resumed.train()
-    for expected, actual in zip(straight.model.state_dict().values(), resumed.model.state_dict().values()):
+    for expected, actual in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(actual, expected)
 
 
