@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from KeypointAlignLib import cli as align
 from KeypointCLI import demo, info, train
 
-SUBCOMMANDS = (info, demo, train)
+SUBCOMMANDS = (info, demo, align, train)
 
 
 def build_parser() -> argparse.ArgumentParser:
