@@ -26,11 +26,11 @@ def add_parser(subparsers):
 def run(args) -> int:
     _make_training_importable()
     from KeypointTraining.config import TrainConfig
-    from KeypointTraining.recipes import RECIPES
+    from KeypointTraining.recipes import available_recipes
     from KeypointTraining.runner import Runner
 
     if args.list or not args.recipe:
-        print("Recipes: " + (", ".join(sorted(RECIPES)) or "none yet"))
+        print("Recipes: " + ", ".join(available_recipes()))
         return 0
     data = {"recipe": args.recipe}
     if args.config:

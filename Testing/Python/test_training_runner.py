@@ -9,7 +9,7 @@ import torch
 
 from KeypointEngineLib.registry import ModelRegistry
 from KeypointTraining.config import TrainConfig
-from KeypointTraining.recipes import RECIPES, Recipe, register_recipe
+from KeypointTraining.recipes import RECIPES, Recipe, available_recipes, register_recipe
 from KeypointTraining.runner import Runner
 
 
@@ -83,4 +83,20 @@ def test_config_overrides_and_unknown_keys():
 def test_unknown_recipe_lists_available_ones(tmp_path):
     with pytest.raises(KeyError, match="test-line-fit"):
         Runner(TrainConfig(recipe="nope", output_dir=str(tmp_path)))
-    assert "test-line-fit" in RECIPES
+    assert "test-line-fit" in RECIPES and "smoke" in available_recipes()
+
+
+def test_torchrun_trains_with_ddp_on_two_processes_without_code_changes(tmp_path):
+    """Two CPU processes (gloo) under torchrun: the same command as on a GPU cluster."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
+               "-m", "KeypointCLI", "train", "smoke", "--set", f"output_dir={tmp_path / 'ddp'}", "--set", "epochs=3",
+               "--set", "batch_size=4", "--set", "learning_rate=0.05"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = [json.loads(line) for line in (tmp_path / "ddp" / "log.jsonl").read_text().splitlines()]
+    # 64 samples over 2 ranks of batch 4: 8 steps per epoch per rank, logged by rank 0 only
+    assert max(record["step"] for record in log) == 3 * 8
+    assert (tmp_path / "ddp" / "export" / "smoke.pt").is_file()

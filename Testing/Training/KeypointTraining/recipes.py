@@ -5,6 +5,7 @@ Each trainable model registers one function with `@register_recipe("name")`; `sl
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ class Recipe:
 
 
 RECIPES: dict[str, Callable[[TrainConfig], Recipe]] = {}
+# Modules whose import registers the shipped recipes; imported on first use, so each recipe's heavy imports wait.
+BUILTIN_RECIPE_MODULES = ("KeypointTraining.smoke",)
 
 
 def register_recipe(name: str):
@@ -41,8 +44,14 @@ def register_recipe(name: str):
     return decorator
 
 
+def available_recipes() -> list[str]:
+    for module in BUILTIN_RECIPE_MODULES:
+        importlib.import_module(module)
+    return sorted(RECIPES)
+
+
 def build_recipe(config: TrainConfig) -> Recipe:
-    if config.recipe not in RECIPES:
-        known = ", ".join(sorted(RECIPES)) or "none yet"
+    if config.recipe not in available_recipes():
+        known = ", ".join(available_recipes())
         raise KeyError(f"Unknown recipe {config.recipe!r} (available: {known}).")
     return RECIPES[config.recipe](config)
