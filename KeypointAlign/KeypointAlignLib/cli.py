@@ -42,7 +42,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     from KeypointAlignLib.logic import KeypointAlignLogic, retinalPixels
     from KeypointCLI.previews import write_png
-    from KeypointEngineLib.retina.warp import checkerboard, warp_moving_to_fixed
+    from KeypointEngineLib.retina.resampling import checkerboard, warp_moving_to_fixed
     from KeypointMRMLLib.scene import make_scene
     from KeypointMRMLLib.storage import load_volume, save_node
 

@@ -22,7 +22,7 @@ def run(args) -> int:
     from KeypointAlignLib.logic import KeypointAlignLogic
     from KeypointAlignLib.samples import add_sample_pair
     from KeypointCLI.previews import write_png
-    from KeypointEngineLib.retina.warp import checkerboard, warp_moving_to_fixed
+    from KeypointEngineLib.retina.resampling import checkerboard, warp_moving_to_fixed
     from KeypointMRMLLib.scene import make_scene
     from KeypointMRMLLib.storage import save_scene
 

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from KeypointAlignLib import cli as align
-from KeypointCLI import demo, info, train
+from KeypointCLI import bench, demo, info, train
 
-SUBCOMMANDS = (info, demo, align, train)
+SUBCOMMANDS = (info, demo, align, bench, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

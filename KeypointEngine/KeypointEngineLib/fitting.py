@@ -81,19 +81,45 @@ def fit_model(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float
 
 
 def _fit_quadratic(fixed, moving, threshold, seed) -> Fit | None:
-    # Seed the sampling with a homography's inliers: the quadratic model's 6-point samples are fragile alone.
-    start = fit_model("projective", fixed, moving, threshold, seed)
-    initial = start.inliers if start is not None and start.inliers.sum() >= MIN_INLIERS["quadratic"] else None
-    result, inliers = ransac((fixed, moving), PolynomialTransform, min_samples=6, residual_threshold=threshold,
-                             max_trials=1000, stop_probability=0.999, rng=seed, initial_inliers=initial)
-    if result is None or inliers is None or inliers.sum() < MIN_INLIERS["quadratic"]:
+    # Start from a homography's inliers (at twice the threshold, as the curvature a homography misses is what the
+    # quadratic model adds), then alternate least-squares fits and inlier selection: fast and stable. Only without a
+    # homography to start from does the quadratic model get its own (slower) RANSAC.
+    start = fit_model("projective", fixed, moving, 2 * threshold, seed)
+    if start is not None and start.inliers.sum() >= MIN_INLIERS["quadratic"]:
+        inliers = start.inliers
+        for _ in range(5):
+            forward = quadratic_least_squares(fixed[inliers], moving[inliers])
+            updated = np.linalg.norm(_apply("quadratic", forward, fixed) - moving, axis=1) < threshold
+            if updated.sum() < MIN_INLIERS["quadratic"] or np.array_equal(updated, inliers):
+                break
+            inliers = updated
+    else:
+        result, inliers = ransac((fixed, moving), PolynomialTransform, min_samples=6, residual_threshold=threshold,
+                                 max_trials=1000, stop_probability=0.999, rng=seed)
+        if result is None or inliers is None:
+            return None
+    if inliers.sum() < MIN_INLIERS["quadratic"]:
         return None
-    forward = PolynomialTransform.from_estimate(fixed[inliers], moving[inliers], order=2)
-    inverse = PolynomialTransform.from_estimate(moving[inliers], fixed[inliers], order=2)
-    if not forward or not inverse:
-        return None
-    model = GeometricModel("quadratic", forward.params, inverse.params)
-    return _score(model, fixed, moving, inliers)
+    forward = quadratic_least_squares(fixed[inliers], moving[inliers])
+    inverse = quadratic_least_squares(moving[inliers], fixed[inliers])
+    return _score(GeometricModel("quadratic", forward, inverse), fixed, moving, inliers)
+
+
+# terms 1, x, y, x², xy, y²: the order of scikit-image's PolynomialTransform, so its evaluation can be reused
+_QUADRATIC_DEGREES = np.array([0, 1, 1, 2, 2, 2])
+
+
+def quadratic_least_squares(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(2, 6) coefficients of the second-order polynomial mapping source to target points, in least squares.
+
+    Coordinates are scaled to about 1 before solving (pixel coordinates squared would make the system ill-conditioned),
+    and the coefficients scaled back.
+    """
+    scale = 1.0 / max(float(np.abs(source).mean()), 1e-9)
+    x, y = source[:, 0] * scale, source[:, 1] * scale
+    design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return (coefficients * scale ** _QUADRATIC_DEGREES[:, None]).T
 
 
 def _score(model: GeometricModel, fixed, moving, inliers) -> Fit:

@@ -1,0 +1,159 @@
+"""`slicer-keypoints bench align`: every registration method on the synthetic FIRE-like benchmark (and on a real
+FIRE folder when given) in one warm process: FIRE Registration Score per category and seconds per pair."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from KeypointAlignLib.logic import FEATURE_BACKENDS
+
+DATA_ENV = "KEYPOINT_DATA"
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "align", help="benchmark retinal registration (synthetic FIRE-like pairs, optionally a real FIRE folder)",
+        description="Run every keypoint backend with the homography and the automatic model on the same pairs: the "
+                    "synthetic benchmark made from real fundus photographs held apart from training (DRIVE testing/ "
+                    "under the data folder, and scikit-image's retina), and a real FIRE folder if given. Prints the "
+                    "FIRE Registration Score (AUC of success rate over 0-25 px, errors on a 2912-px field of view) "
+                    "per category and the seconds per pair.")
+    parser.add_argument("--fire", type=Path, help="a FIRE-layout folder (Images/, Ground Truth/)")
+    parser.add_argument("--data", type=Path, help=f"data folder with fundus/DRIVE/testing/images "
+                                                  f"(default: ${DATA_ENV}, else ../shared/data beside the checkout)")
+    parser.add_argument("--pairs", type=int, default=20, help="synthetic pairs per category (default 20)")
+    parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
+    parser.add_argument("--backends", default=",".join(FEATURE_BACKENDS),
+                        help=f"comma-separated keypoint backends (default: all: {','.join(FEATURE_BACKENDS)})")
+    parser.add_argument("--working-size", type=int, default=768, help="working scale in px (default 768)")
+    parser.add_argument("--json", type=Path, help="write all figures and per-pair errors as JSON")
+    parser.add_argument("--plot", type=Path, help="write the success-rate curves as PNG")
+    return parser
+
+
+def benchmark_images(data: Path | None) -> list[tuple[str, np.ndarray]]:
+    """The held-out real photographs: DRIVE testing/ when the data folder has it, plus scikit-image's retina."""
+    from KeypointAlignLib.samples import sample_retina_path
+    from KeypointMRMLLib.images2d import read_image_2d
+
+    images = []
+    folder = _data_folder(data) / "fundus" / "DRIVE" / "testing" / "images"
+    for path in sorted(folder.glob("*.tif")):
+        images.append((path.name, read_image_2d(path).array[0]))
+    images.append(("skimage retina", read_image_2d(sample_retina_path()).array[0]))
+    return images
+
+
+def _data_folder(data: Path | None) -> Path:
+    if data is not None:
+        return data
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    return Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+def methods(backends: list[str], working_size: int) -> dict:
+    from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
+
+    result = {}
+    for backend in backends:
+        extractor = make_extractor(backend)  # loaded once: timings are for a warm process
+        for model in ("projective", "auto"):
+            def method(fixed, moving, extractor=extractor, model=model):
+                return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size).model
+
+            result[f"{backend}+{'homography' if model == 'projective' else model}"] = method
+    return result
+
+
+def run(args) -> int:
+    from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark, run_method
+    from KeypointEngineLib.retina.evaluation import score_by_category
+
+    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
+    unknown = set(backends) - set(FEATURE_BACKENDS)
+    if unknown:
+        raise ValueError(f"Unknown backend(s) {sorted(unknown)}; available: {', '.join(FEATURE_BACKENDS)}.")
+    images = benchmark_images(args.data)
+    pairs = make_benchmark(images, args.pairs, args.seed)
+    print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
+          f"photographs held apart from training; seed {args.seed}.")
+    report = {"synthetic": {}, "fire": {}, "pairs_per_category": args.pairs, "seed": args.seed}
+    curves = {}
+    for name, method in methods(backends, args.working_size).items():
+        result = run_method(method, pairs)
+        scores = score_by_category(result.errors)
+        report["synthetic"][name] = {"scores": scores, "seconds_per_pair": float(np.mean(result.seconds)),
+                                     "errors": result.errors}
+        curves[name] = result.errors
+    _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)
+
+    if args.fire:
+        fire_pairs = _fire_benchmark_pairs(args.fire)
+        for name, method in methods(backends, args.working_size).items():
+            result = run_method(method, fire_pairs)
+            report["fire"][name] = {"scores": score_by_category(result.errors),
+                                    "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
+        _print_table(f"FIRE folder {args.fire}", report["fire"], sorted({p.category for p in fire_pairs}))
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2, default=_json_float) + "\n")
+    if args.plot:
+        _plot(curves, args.plot)
+    return 0
+
+
+def _fire_benchmark_pairs(folder: Path):
+    from KeypointEngineLib.retina.benchmark import BenchmarkPair
+    from KeypointEngineLib.retina.fire import read_fire_folder
+    from KeypointMRMLLib.images2d import read_image_2d
+
+    pairs = []
+    for pair in read_fire_folder(folder):
+        fixed, moving = read_image_2d(pair.fixed_path).array[0], read_image_2d(pair.moving_path).array[0]
+        pairs.append(BenchmarkPair(pair.category, pair.id, fixed, moving, pair.fixed_points, pair.moving_points, 1.0))
+    return pairs
+
+
+def _print_table(title: str, results: dict, categories) -> None:
+    columns = [*categories, "overall", "mean"]
+    print(f"\n{title}")
+    print(f"{'method':22s}" + "".join(f"{column:>14s}" for column in columns) + f"{'s/pair':>10s}")
+    for name, result in results.items():
+        scores = result["scores"]
+        print(f"{name:22s}" + "".join(f"{scores.get(column, float('nan')):14.3f}" for column in columns)
+              + f"{result['seconds_per_pair']:10.2f}")
+
+
+def _plot(curves: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from KeypointEngineLib.retina.evaluation import MAX_THRESHOLD_PX, success_curve
+
+    categories = sorted({category for errors in curves.values() for category in errors})
+    figure, axes = plt.subplots(1, len(categories), figsize=(4 * len(categories), 3.6), sharey=True)
+    thresholds = np.linspace(0, MAX_THRESHOLD_PX, 251)
+    for axis, category in zip(np.atleast_1d(axes), categories, strict=True):
+        for name, errors in curves.items():
+            axis.plot(thresholds, success_curve(errors.get(category, []), thresholds), label=name)
+        axis.set_title(category)
+        axis.set_xlabel("error threshold (px, 2912-px field of view)")
+        axis.grid(alpha=0.3)
+    np.atleast_1d(axes)[0].set_ylabel("success rate")
+    np.atleast_1d(axes)[0].legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def _json_float(value):
+    return float(value)
