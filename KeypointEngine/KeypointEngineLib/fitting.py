@@ -146,7 +146,10 @@ def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area
         if (projective.inliers.sum() >= QUADRATIC_MIN_INLIERS
                 and spread(inlier_points, image_area) >= QUADRATIC_MIN_SPREAD):
             quadratic = fit_model("quadratic", fixed, moving, threshold, seed)
-            if quadratic is not None and quadratic.inliers.sum() >= projective.inliers.sum():
+            # keep it only where it fits the homography's own inliers better: the curvature must be really there
+            if quadratic is not None and quadratic.inliers.sum() >= projective.inliers.sum() and (
+                    np.median(quadratic.residuals[projective.inliers])
+                    < np.median(projective.residuals[projective.inliers])):
                 return quadratic
         if projective.inliers.sum() >= 15:
             return projective

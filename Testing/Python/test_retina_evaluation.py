@@ -1,0 +1,108 @@
+"""FIRE Registration Score, the FIRE folder reader and the synthetic FIRE-like benchmark."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from KeypointAlignLib.samples import sample_retina_path
+from KeypointEngineLib.fitting import GeometricModel
+from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark, make_benchmark_pair
+from KeypointEngineLib.retina.evaluation import pair_error, registration_score, score_by_category, success_curve
+from KeypointEngineLib.retina.fire import read_fire_folder
+from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointMRMLLib.images2d import read_image_2d
+
+RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()
+
+
+def test_score_is_the_exact_area_under_the_success_curve():
+    assert registration_score([0.0, 12.5, float("inf")]) == pytest.approx((1 + 0.5 + 0) / 3)
+    assert registration_score([30.0]) == 0.0
+    errors = [0.5, 3.0, 7.0, 24.0, float("inf")]
+    thresholds = np.linspace(0, 25, 100001)
+    assert registration_score(errors) == pytest.approx(np.trapezoid(success_curve(errors, thresholds), thresholds) / 25,
+                                                       abs=1e-4)
+
+
+def test_scores_per_category_overall_and_mean():
+    scores = score_by_category({"S": [0.0, 0.0], "P": [float("inf")], "A": []})
+    assert scores["S"] == 1.0 and scores["P"] == 0.0
+    assert scores["overall"] == pytest.approx(2 / 3)  # pair-weighted
+    assert scores["mean"] == pytest.approx(0.5)  # categories with pairs, equally weighted
+
+
+def test_pair_error_maps_moving_points_onto_fixed():
+    shift = np.array([[1, 0, 5.0], [0, 1, -2.0], [0, 0, 1]])  # fixed -> moving
+    model = GeometricModel("affine", shift, np.linalg.inv(shift))
+    fixed = np.array([[10.0, 10.0], [20.0, 30.0]])
+    assert pair_error(model, fixed, fixed + [5.0, -2.0]) == pytest.approx(0.0)
+    assert pair_error(model, fixed, fixed + [8.0, 2.0]) == pytest.approx(5.0)
+    assert pair_error(None, fixed, fixed) == float("inf")
+
+
+def _write_fire_folder(folder, pairs):
+    (folder / "Images").mkdir(parents=True)
+    (folder / "Ground Truth").mkdir()
+    for pair_id, (fixed, moving, fixed_points, moving_points) in pairs.items():
+        sitk.WriteImage(sitk.GetImageFromArray(fixed, isVector=fixed.ndim == 3), str(folder / "Images" /
+                                                                                    f"{pair_id}_1.jpg"))
+        sitk.WriteImage(sitk.GetImageFromArray(moving, isVector=moving.ndim == 3), str(folder / "Images" /
+                                                                                      f"{pair_id}_2.jpg"))
+        np.savetxt(folder / "Ground Truth" / f"control_points_{pair_id}_1_2.txt", np.c_[fixed_points, moving_points])
+
+
+def test_fire_folder_is_read_with_categories_from_ids(tmp_path):
+    points = np.array([[1.0, 2.0], [3.0, 4.0]])
+    image = np.zeros((8, 8), np.uint8)
+    _write_fire_folder(tmp_path, {"S01": (image, image, points, points + 1), "A07": (image, image, points, points)})
+    pairs = read_fire_folder(tmp_path)
+    assert [(p.id, p.category) for p in pairs] == [("A07", "A"), ("S01", "S")]
+    np.testing.assert_array_equal(pairs[1].moving_points, points + 1)
+    with pytest.raises(FileNotFoundError, match="not a FIRE folder"):
+        read_fire_folder(tmp_path / "Images")
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_benchmark_pairs_honour_their_category(category):
+    pair = make_benchmark_pair(RETINA, category, np.random.default_rng(1), "retina")
+    assert pair.category == category and len(pair.fixed_points) == 10
+    # control points lie inside the fixed field of view and inside what the moving image shows
+    fov = field_of_view_mask(to_gray(RETINA)) > 0
+    assert all(fov[int(round(y)), int(round(x))] for x, y in pair.fixed_points)
+    moving_gray = pair.moving if pair.moving.ndim == 2 else pair.moving.max(axis=2)
+    assert all(moving_gray[int(y), int(x)] > 0 for x, y in pair.moving_points)
+    assert pair.fire_scale == pytest.approx(2912 / (2 * np.sqrt(fov.sum() / np.pi)))
+    if category == "cross_modal":
+        assert pair.moving.ndim == 2 and pair.modality in ("angiography", "infrared", "oct_enface")
+
+
+def test_benchmark_is_reproducible():
+    images = [("retina", RETINA)]
+    first, second = make_benchmark(images, 1, seed=5), make_benchmark(images, 1, seed=5)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a.moving, b.moving)
+        np.testing.assert_array_equal(a.fixed_points, b.fixed_points)
+
+
+def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
+    pairs = {}
+    for index, category in enumerate("SA"):
+        pair = make_benchmark_pair(RETINA, "high_overlap", np.random.default_rng(index), "retina")
+        pairs[f"{category}0{index}"] = (pair.fixed, pair.moving, pair.fixed_points, pair.moving_points)
+    _write_fire_folder(tmp_path / "fire", pairs)
+    command = [sys.executable, "-m", "KeypointCLI", "bench", "align", "--pairs", "1", "--data", str(tmp_path),
+               "--fire", str(tmp_path / "fire"), "--json", str(tmp_path / "bench.json"), "--plot",
+               str(tmp_path / "curves.png")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "sift+auto" in result.stdout and "FIRE folder" in result.stdout
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["fire"]["sift+auto"]["scores"]["S"] > 0.8
+    assert set(report["synthetic"]["sift+homography"]["scores"]) >= set(CATEGORIES)
+    assert (tmp_path / "curves.png").stat().st_size > 5000
