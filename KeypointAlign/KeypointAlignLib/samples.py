@@ -16,9 +16,9 @@ def sample_retina_path() -> Path:
 
 
 def add_sample_pair(scene, seed: int = 0):
-    """Add 'retina fixed' and 'retina moving' (re-photographed under a known homography) to `scene`.
+    """Add 'retina fixed' and 'retina moving' (re-photographed by a camera moved by a known warp) to `scene`.
 
-    Returns (fixedNode, movingNode, pair) where pair.truth maps fixed px to moving px and
+    Returns (fixedNode, movingNode, pair) where pair.warp maps moving px to fixed px and
     pair.mean_error_px(model) scores an estimate.
     """
     from KeypointEngineLib.retina.synthetic import make_pair

@@ -7,9 +7,8 @@ import pytest
 
 from KeypointAlignLib.logic import KeypointAlignLogic
 from KeypointAlignLib.samples import add_sample_pair, sample_retina_path
-from KeypointEngineLib.fitting import GeometricModel
 from KeypointEngineLib.jobs import CancelToken, Job, JobCancelled
-from KeypointEngineLib.retina.synthetic import SyntheticPair, photometric_change, random_homography, warp_pair
+from KeypointEngineLib.retina.synthetic import make_pair
 from KeypointMRMLLib.geometry import ijk_to_ras_matrix, ras_from_ijk
 from KeypointMRMLLib.images2d import SLICER_2D_IJK_TO_RAS, read_image_2d
 from KeypointMRMLLib.scene import make_scene
@@ -20,21 +19,12 @@ from KeypointMRMLLib.volumes import volume_from_array
 RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()  # 706 px: quick, still a real photograph
 
 
-def _fixed_pixels(pair, count=25):
-    rows, cols = pair.fixed.shape[:2]
-    y, x = np.mgrid[rows * 0.25:rows * 0.75:5j, cols * 0.25:cols * 0.75:5j]
-    return np.c_[x.ravel(), y.ravel()][:count]
-
-
 def _pixels_to_ras(pixels, ijk_to_ras):
     return ras_from_ijk(np.c_[pixels, np.zeros(len(pixels))], ijk_to_ras)
 
 
-def _pair(seed=0, perspective=5e-5):
-    rng = np.random.default_rng(seed)
-    homography = random_homography(RETINA.shape[:2], rng, perspective=perspective)
-    moving = photometric_change(warp_pair(RETINA, homography), rng)
-    return SyntheticPair(RETINA, moving, GeometricModel("projective", homography, np.linalg.inv(homography)))
+def _pair(seed=0, curvature=0.0, tilt=0.02):
+    return make_pair(RETINA, seed, curvature=curvature, tilt=tilt)
 
 
 def _add(scene, pair, fixed_geometry=SLICER_2D_IJK_TO_RAS, moving_geometry=SLICER_2D_IJK_TO_RAS):
@@ -42,7 +32,7 @@ def _add(scene, pair, fixed_geometry=SLICER_2D_IJK_TO_RAS, moving_geometry=SLICE
             volume_from_array(scene, pair.moving[None], moving_geometry, "moving"))
 
 
-def test_projective_result_is_a_grid_transform_that_maps_fixed_to_moving_exactly_after_reload(tmp_path):
+def test_projective_result_is_a_grid_transform_that_maps_moving_onto_fixed_after_reload(tmp_path):
     scene, pair = make_scene(), _pair(seed=1)
     # anisotropic, shifted pixel geometry on both images: conversions must go through each image's own IJK->RAS
     fixed_geometry = ijk_to_ras_matrix([0.02, 0.025, 1.0], [5.0, -3.0, 0.0], np.diag([-1.0, -1.0, 1.0]))
@@ -53,33 +43,42 @@ def test_projective_result_is_a_grid_transform_that_maps_fixed_to_moving_exactly
     assert result.transformNode.IsA("vtkMRMLGridTransformNode")
 
     reloaded = load_node(make_scene(), save_node(result.transformNode, tmp_path / "t.h5"), "vtkMRMLGridTransformNode")
-    points = _fixed_pixels(pair)
-    truth_moving_ras = _pixels_to_ras(pair.truth.fixed_to_moving(points), moving_geometry)
-    mapped = transform_points(reloaded, _pixels_to_ras(points, fixed_geometry), FROM_PARENT)
-    errors_px = np.linalg.norm(mapped - truth_moving_ras, axis=1) / 0.015
+    moving_points = pair.grid_points(5)
+    fixed_points = pair.warp.moving_to_fixed(moving_points)
+    # from-parent (resampling) direction: a fixed point goes to where it is in the moving image
+    mapped = transform_points(reloaded, _pixels_to_ras(fixed_points, fixed_geometry), FROM_PARENT)
+    errors_px = np.linalg.norm(mapped - _pixels_to_ras(moving_points, moving_geometry), axis=1) / 0.015
     assert np.median(errors_px) < 1.0
 
 
 def test_affine_result_is_a_linear_transform_that_aligns_moving_onto_fixed():
-    scene, pair = make_scene(), _pair(seed=2, perspective=0.0)
+    scene, pair = make_scene(), _pair(seed=2, tilt=0.0)
     fixed, moving = _add(scene, pair)
     result = KeypointAlignLogic().register(fixed, moving, model="affine")
     assert result.transformNode.IsA("vtkMRMLLinearTransformNode")
-    points = _fixed_pixels(pair)
-    moving_ras = _pixels_to_ras(pair.truth.fixed_to_moving(points), SLICER_2D_IJK_TO_RAS)
-    mapped = transform_points(result.transformNode, moving_ras, TO_PARENT)
-    assert np.median(np.linalg.norm(mapped - _pixels_to_ras(points, SLICER_2D_IJK_TO_RAS), axis=1)) < 1.0
+    moving_points = pair.grid_points(5)
+    mapped = transform_points(result.transformNode, _pixels_to_ras(moving_points, SLICER_2D_IJK_TO_RAS), TO_PARENT)
+    truth = _pixels_to_ras(pair.warp.moving_to_fixed(moving_points), SLICER_2D_IJK_TO_RAS)
+    assert np.median(np.linalg.norm(mapped - truth, axis=1)) < 1.0
 
 
-def test_auto_chooses_the_quadratic_model_on_a_well_matched_pair_and_adds_fiducials():
+def test_auto_chooses_the_quadratic_model_where_the_eye_curves_the_image_and_adds_fiducials():
     scene = make_scene()
-    fixed, moving, pair = add_sample_pair(scene)
+    fixed, moving, pair = add_sample_pair(scene)  # its warp has a second-order (curvature) term
     result = KeypointAlignLogic().register(fixed, moving)
     assert result.report.model == "quadratic" and result.report.confident
-    assert pair.mean_error_px(result.registration.model) < 1.5
+    assert pair.mean_error_px(result.registration.model) < 1.0
+    projective = KeypointAlignLogic().register(fixed, moving, model="projective", createInlierFiducials=False)
+    assert pair.mean_error_px(result.registration.model) < pair.mean_error_px(projective.registration.model)
     fixed_points, moving_points = result.fiducialNodes
     assert fixed_points.GetNumberOfControlPoints() == result.report.inliers
     assert moving_points.GetTransformNodeID() == result.transformNode.GetID()
+
+
+def test_auto_keeps_the_homography_for_a_pure_camera_tilt():
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=6, curvature=0.0, tilt=0.05))
+    assert KeypointAlignLogic().register(fixed, moving).report.model == "projective"
 
 
 def test_same_image_twice_gives_identity():

@@ -1,4 +1,7 @@
-"""Smooth retinal camera motions: a homography plus radial (second-order) distortion, in size-free coordinates.
+"""Smooth retinal camera motions: a homography after a second-order (curvature) term, in size-free coordinates.
+
+The second-order term stands for the curved retina seen from another angle, which is why quadratic models fit real
+fundus pairs better than homographies.
 
 A warp maps MOVING pixels to FIXED pixels (q -> G(q)), which is what resampling the moving image needs and what
 FIRE-style control points use (fixed point = G(moving point)). Coordinates are normalised by the image centre and
@@ -16,13 +19,13 @@ import numpy as np
 @dataclass
 class RetinalWarp:
     homography: np.ndarray  # 3x3 on normalised coordinates, moving -> fixed
-    radial: float  # u -> u * (1 + radial * |u|^2) before the homography (lens / eye curvature)
+    curvature: np.ndarray  # (2, 3): u -> u + curvature @ (x², xy, y²) before the homography
     centre: np.ndarray  # (x, y) px of the fixed image
     half_size: float  # px
 
     def moving_to_fixed(self, points: np.ndarray) -> np.ndarray:
         u = (np.asarray(points, dtype=np.float64) - self.centre) / self.half_size
-        u = u * (1.0 + self.radial * (u ** 2).sum(axis=1, keepdims=True))
+        u = u + np.c_[u[:, 0] ** 2, u[:, 0] * u[:, 1], u[:, 1] ** 2] @ self.curvature.T
         h = np.c_[u, np.ones(len(u))] @ self.homography.T
         return h[:, :2] / h[:, 2:3] * self.half_size + self.centre
 
@@ -37,9 +40,9 @@ class RetinalWarp:
 
 def random_warp(shape: tuple[int, int], rng: np.random.Generator, rotation_degrees: float = 10.0,
                 scale: tuple[float, float] = (0.9, 1.1), shift: tuple[float, float] = (0.0, 0.1),
-                tilt: float = 0.05, radial: float = 0.03) -> RetinalWarp:
-    """A random warp; `shift` is the range of the translation's length as a fraction of the image half-size x 2
-    (i.e. of the image size), in a random direction."""
+                tilt: float = 0.05, curvature: float = 0.03) -> RetinalWarp:
+    """A random warp. `shift` is the range of the translation's length as a fraction of the image size, in a random
+    direction; each second-order coefficient is drawn from ±`curvature`."""
     rows, cols = shape
     angle = np.deg2rad(rng.uniform(-rotation_degrees, rotation_degrees))
     factor = rng.uniform(*scale)
@@ -48,8 +51,8 @@ def random_warp(shape: tuple[int, int], rng: np.random.Generator, rotation_degre
     homography = np.array([[factor * np.cos(angle), -factor * np.sin(angle), length * np.cos(direction)],
                            [factor * np.sin(angle), factor * np.cos(angle), length * np.sin(direction)],
                            [rng.uniform(-tilt, tilt), rng.uniform(-tilt, tilt), 1.0]])
-    return RetinalWarp(homography, rng.uniform(-radial, radial), np.array([(cols - 1) / 2, (rows - 1) / 2]),
-                       max(rows, cols) / 2)
+    second_order = rng.uniform(-curvature, curvature, size=(2, 3))
+    return RetinalWarp(homography, second_order, np.array([(cols - 1) / 2, (rows - 1) / 2]), max(rows, cols) / 2)
 
 
 def centred_disc(shape: tuple[int, int], diameter: float) -> np.ndarray:
