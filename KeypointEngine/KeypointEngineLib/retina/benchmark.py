@@ -66,10 +66,10 @@ def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generat
     for _ in range(200):
         if category == "low_overlap":
             warp = random_warp(image.shape[:2], rng, rotation_degrees=8, scale=(0.92, 1.08), shift=(0.3, 0.5),
-                               tilt=0.02, curvature=0.03)
+                               tilt=0.02, curvature=0.008)
         else:
             warp = random_warp(image.shape[:2], rng, rotation_degrees=8, scale=(0.9, 1.1), shift=(0.0, 0.06),
-                               tilt=0.02, curvature=0.03)
+                               tilt=0.02, curvature=0.008)
         overlap, both = _overlap(fov, aperture, warp)
         if low <= overlap <= high:
             break

@@ -66,7 +66,12 @@ def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REF
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(gray, size, interpolation=interpolation)
     small_mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
-    enhanced = clahe.apply(small)
-    enhanced[small_mask == 0] = 0
-    return Prepared(enhanced, small_mask, scale, diameter)
+    return Prepared(enhance(small, small_mask), small_mask, scale, diameter)
+
+
+def enhance(gray: np.ndarray, mask: np.ndarray, tile_px: int = 96) -> np.ndarray:
+    """CLAHE with tiles of about `tile_px` (at working scale), zero outside the field of view."""
+    tiles = (max(1, round(gray.shape[1] / tile_px)), max(1, round(gray.shape[0] / tile_px)))
+    enhanced = cv2.createCLAHE(clipLimit=2.0, tileGridSize=tiles).apply(gray)
+    enhanced[mask == 0] = 0
+    return enhanced

@@ -111,7 +111,7 @@ class Runner:
         last_loss = float("nan")
         total_steps = config.max_steps or config.epochs * len(self._loader(0))
         progress = tqdm(total=total_steps, initial=self.step, disable=not self.is_main, desc=config.recipe,
-                        unit="step", dynamic_ncols=True)
+                        unit="step", dynamic_ncols=True, mininterval=10)
         while self.epoch < config.epochs and not self._done():
             self.model.train()
             for index, batch in enumerate(self._loader(self.epoch)):

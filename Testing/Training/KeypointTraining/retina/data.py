@@ -1,0 +1,142 @@
+"""Training pairs from real colour fundus photographs with manual vessel masks (CHASE_DB1, DRIVE training/).
+
+Each sample is two 192-px views of one photograph at the working scale (a 45° field of view spans 768 px): view A
+under a random similarity (scale, any rotation; crops at least 70 % inside the field of view), view B under a further
+random warp (rotation, scale, shift, tilt, second-order curvature; at least half of it overlapping A inside the
+field of view). One view is changed in appearance or modality: simulated fluorescein angiography, infrared/SLO, OCT
+en-face, lesions with uneven illumination and blur, or another exposure and colour (HSV-like jitter). Targets: the
+flow from B to A, validity masks, vessel masks and keypoint heatmaps in both views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import SimpleITK as sitk
+import torch
+from skimage.io import imread  # GIF masks (DRIVE), which SimpleITK does not read
+
+from KeypointEngineLib.retina import appearance
+from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, field_of_view_mask, to_gray
+from KeypointEngineLib.retina.synthetic_warps import random_warp
+from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
+
+MODES = ("angiography", "infrared", "oct_enface", "appearance", "colour")
+MODE_PROBABILITIES = (0.35, 0.1, 0.1, 0.2, 0.25)
+
+
+@dataclass
+class RetinaImage:
+    name: str
+    rgb: np.ndarray  # uint8, at working scale
+    vessels: np.ndarray  # uint8 0/1
+    fov: np.ndarray  # uint8 0/1
+    keypoints: np.ndarray  # float32 heatmap labels in [0, 1]
+
+
+def training_sources(data: Path) -> list[tuple[str, Path, Path, float]]:
+    """(name, image, vessel mask, field of view in degrees) for CHASE_DB1 and DRIVE training/ under `data`."""
+    sources = []
+    chase = data / "fundus" / "CHASEDB1"
+    for image in sorted(chase.glob("Image_*.jpg")):
+        sources.append((image.stem, image, image.with_name(f"{image.stem}_1stHO.png"), 30.0))
+    drive = data / "fundus" / "DRIVE" / "training"
+    for image in sorted((drive / "images").glob("*_training.tif")):
+        number = image.name.split("_")[0]
+        sources.append((image.stem, image, drive / "1st_manual" / f"{number}_manual1.gif", 45.0))
+    if not sources:
+        raise FileNotFoundError(f"No CHASE_DB1 or DRIVE training images under {data / 'fundus'}.")
+    return sources
+
+
+def load_image(name: str, image_path: Path, mask_path: Path, fov_degrees: float, working_size: int) -> RetinaImage:
+    rgb = sitk.GetArrayFromImage(sitk.ReadImage(str(image_path)))[..., :3]  # SimpleITK reads LZW TIFFs too
+    mask = np.squeeze(np.asarray(imread(mask_path)))  # CHASE_DB1: bool PNG; DRIVE: one-frame GIF of 0/255
+    if mask.ndim == 3:
+        mask = mask[..., 0]
+    vessels = (mask.astype(np.float32) > mask.max() / 2).astype(np.uint8)
+    fov = field_of_view_mask(to_gray(rgb)) > 0
+    diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
+    scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    vessels = cv2.resize(vessels, size, interpolation=cv2.INTER_NEAREST)
+    fov = cv2.resize(fov.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
+    keypoints = gaussian_heatmap(vessel_junctions(vessels), vessels.shape)
+    return RetinaImage(name, rgb, vessels, fov, keypoints)
+
+
+def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], nearest: bool = False) -> np.ndarray:
+    return cv2.remap(image, maps[0], maps[1], cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT)
+
+
+def _view(rgb: np.ndarray, fov: np.ndarray, mode: str, rng: np.random.Generator) -> np.ndarray:
+    """The network's input for one view of the whole image (uint8 grey, contrast-enhanced as at inference)."""
+    if mode in appearance.MODALITIES:
+        changed = appearance.MODALITIES[mode](rgb, rng)
+    elif mode == "appearance":
+        changed = appearance.lesions(rgb, rng, count=int(rng.integers(4, 16)))
+        changed = appearance.illumination_falloff(changed, rng, strength=0.6)
+        changed = appearance.photometric(appearance.blur(changed, rng.uniform(0.0, 0.002)), rng, amount=1.0)
+    else:
+        changed = appearance.photometric(rgb, rng, amount=1.0)
+    return enhance(to_gray(changed), fov)
+
+
+class RetinaPairs(torch.utils.data.Dataset):
+    """A long, deterministic stream of training pairs: sample `index` is always the same (resumable)."""
+
+    def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0):
+        self.images, self.length, self.patch, self.seed = images, length, patch, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        image = self.images[rng.integers(len(self.images))]
+        mode = rng.choice(MODES, p=MODE_PROBABILITIES)
+        changed_view = rng.integers(2)
+        views = [_view(image.rgb, image.fov, mode if changed_view == v else "colour", rng) for v in range(2)]
+        maps_a, maps_b, flow = self._geometry(image, rng)
+        sample = {}
+        for name, maps, view in (("a", maps_a, views[0]), ("b", maps_b, views[1])):
+            sample[f"image_{name}"] = _remap(view, maps).astype(np.float32)[None] / 255.0
+            sample[f"fov_{name}"] = _remap(image.fov, maps, nearest=True).astype(np.float32)[None]
+            sample[f"vessels_{name}"] = _remap(image.vessels, maps, nearest=True).astype(np.float32)[None]
+            sample[f"keypoints_{name}"] = _remap(image.keypoints, maps)[None]
+        sample["flow"] = flow  # (H, W, 2): for each B pixel, its (x, y) in A
+        inside = ((flow[..., 0] >= 0) & (flow[..., 0] <= self.patch - 1) & (flow[..., 1] >= 0)
+                  & (flow[..., 1] <= self.patch - 1))
+        sample["valid"] = (inside & (sample["fov_b"][0] > 0)).astype(np.float32)[None]
+        return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in sample.items()}
+
+    def _geometry(self, image: RetinaImage, rng: np.random.Generator):
+        patch = self.patch
+        y, x = np.mgrid[0:patch, 0:patch].astype(np.float64)
+        grid = np.c_[x.ravel(), y.ravel()]
+        ys, xs = np.nonzero(image.fov)
+        for _ in range(100):
+            # view A: crop px -> image px, a similarity around a centre inside the field of view
+            index = rng.integers(len(xs))
+            centre = np.array([xs[index], ys[index]], dtype=np.float64)
+            angle, scale = rng.uniform(0, 2 * np.pi), rng.uniform(0.8, 1.6)
+            rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+            to_image_a = (grid - (patch - 1) / 2) @ rotation.T + centre
+            maps_a = tuple(to_image_a[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
+            if _remap(image.fov, maps_a, nearest=True).mean() < 0.7:
+                continue
+            # view B: crop-B px -> crop-A px (the flow), then on to image px like A
+            warp = random_warp((patch, patch), rng, rotation_degrees=20, scale=(0.8, 1.25), shift=(0.0, 0.2),
+                               tilt=0.05, curvature=0.05)
+            flow = warp.moving_to_fixed(grid)
+            to_image_b = (flow - (patch - 1) / 2) @ rotation.T + centre
+            maps_b = tuple(to_image_b[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
+            inside = np.all((flow >= 0) & (flow <= patch - 1), axis=1).reshape(patch, patch)
+            if (inside & (_remap(image.fov, maps_b, nearest=True) > 0)).mean() >= 0.5:
+                return maps_a, maps_b, flow.reshape(patch, patch, 2).astype(np.float32)
+        raise RuntimeError(f"Could not draw an overlapping training pair from {image.name}.")
