@@ -55,6 +55,7 @@ class KeypointAlignParameterNode:
     useGpu: bool = True
     outputTransform: slicer.vtkMRMLTransformNode
     createInlierFiducials: bool = True
+    createResampledVolume: bool = False
 
 
 class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -142,7 +143,8 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 features=parameters.features, fieldOfViewDegrees=parameters.fieldOfViewDegrees,
                 workingSize=parameters.workingSize, ratioTest=parameters.ratioTest,
                 device=None if parameters.useGpu else "cpu", outputTransform=parameters.outputTransform,
-                createInlierFiducials=parameters.createInlierFiducials, job=self._job)
+                createInlierFiducials=parameters.createInlierFiducials,
+                createResampledVolume=parameters.createResampledVolume, job=self._job)
             self._showResult(result)
         except JobCancelled:
             self.ui.statusLabel.text = "Cancelled; the scene is as it was."

@@ -15,10 +15,10 @@ from KeypointMRMLLib.geometry import ras_from_ijk
 from KeypointMRMLLib.markups import fiducials_from_points
 from KeypointMRMLLib.scene import remove_node
 from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displacement, linear_transform_from_matrix
-from KeypointMRMLLib.volumes import array_from_volume
+from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
-FEATURE_BACKENDS = ("sift",)
+FEATURE_BACKENDS = ("sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 
 
@@ -28,16 +28,18 @@ class AlignResult:
     report: object  # KeypointEngineLib.retina.pipeline.RegistrationReport
     registration: object  # the engine's Registration (model in pixel coordinates, inlier points)
     fiducialNodes: list = field(default_factory=list)  # [fixed inliers, moving inliers] when requested
+    resampledVolume: object | None = None  # the moving image resampled onto the fixed image's grid, when requested
 
 
 class KeypointAlignLogic:
     def register(self, fixedVolume, movingVolume, model="auto", features="sift", fieldOfViewDegrees=45.0,
                  workingSize=768, ratioTest=0.9, device=None, outputTransform=None, createInlierFiducials=True,
-                 job=None) -> AlignResult:
+                 createResampledVolume=False, job=None) -> AlignResult:
         """Align `movingVolume` onto `fixedVolume` (single-slice scalar or RGB vector volumes, any spacing/origin).
 
         Returns an AlignResult whose transformNode, applied to the moving volume, aligns it with the fixed one
-        (similarity/affine: linear transform node; projective/quadratic: grid transform node). On failure the report
+        (similarity/affine: linear transform node; projective/quadratic: grid transform node), with, on request, the
+        inlier keypoints as fiducials and the moving image resampled on the fixed grid. On failure the report
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
         """
@@ -58,7 +60,7 @@ class KeypointAlignLogic:
             return AlignResult(None, registration.report, registration)
 
         scene = fixedVolume.GetScene()
-        created = []
+        created = []  # removed again if anything fails: the scene is left as it was
         try:
             transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
                                                 movingIjkToRas, outputTransform,
@@ -67,21 +69,36 @@ class KeypointAlignLogic:
                 created.append(transformNode)
             fiducials = []
             if createInlierFiducials:
-                for points, ijkToRas, volume, color in (
-                        (registration.fixed_points, fixedIjkToRas, fixedVolume, (0.2, 0.9, 0.2)),
-                        (registration.moving_points, movingIjkToRas, movingVolume, (0.9, 0.4, 0.1))):
-                    node = fiducials_from_points(scene, ras_from_ijk(np.c_[points, np.zeros(len(points))], ijkToRas),
-                                                 f"{volume.GetName()} matched keypoints", color=color)
-                    node.GetDisplayNode().SetPointLabelsVisibility(False)
-                    node.SetLocked(True)
-                    created.append(node)
-                    fiducials.append(node)
-                fiducials[1].SetAndObserveTransformNodeID(transformNode.GetID())  # shown where they land
+                fiducials = self._inlierFiducials(scene, registration, (fixedVolume, fixedIjkToRas),
+                                                  (movingVolume, movingIjkToRas), transformNode)
+                created += fiducials
+            resampled = None
+            if createResampledVolume:
+                from KeypointEngineLib.retina.resampling import warp_moving_to_fixed
+
+                pixels = warp_moving_to_fixed(movingPixels, registration.model, fixedPixels.shape)
+                resampled = volume_from_array(scene, pixels[None], fixedIjkToRas,
+                                              f"{movingVolume.GetName()} registered")
+                created.append(resampled)
         except Exception:
             for node in created:
                 remove_node(node)
             raise
-        return AlignResult(transformNode, registration.report, registration, fiducials)
+        return AlignResult(transformNode, registration.report, registration, fiducials, resampled)
+
+    def _inlierFiducials(self, scene, registration, fixed, moving, transformNode):
+        """Locked, unlabelled fiducials at the inlier keypoints of both images; the moving ones follow the transform,
+        so they land on the fixed ones when the result is right."""
+        nodes = []
+        for points, (volume, ijkToRas), color in ((registration.fixed_points, fixed, (0.2, 0.9, 0.2)),
+                                                   (registration.moving_points, moving, (0.9, 0.4, 0.1))):
+            node = fiducials_from_points(scene, ras_from_ijk(np.c_[points, np.zeros(len(points))], ijkToRas),
+                                         f"{volume.GetName()} matched keypoints", color=color)
+            node.GetDisplayNode().SetPointLabelsVisibility(False)
+            node.SetLocked(True)
+            nodes.append(node)
+        nodes[1].SetAndObserveTransformNodeID(transformNode.GetID())
+        return nodes
 
     def _transformNode(self, scene, model, fixedShape, fixedIjkToRas, movingIjkToRas, outputTransform, name):
         if model.is_linear:

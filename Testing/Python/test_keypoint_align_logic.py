@@ -14,7 +14,7 @@ from KeypointMRMLLib.images2d import SLICER_2D_IJK_TO_RAS, read_image_2d
 from KeypointMRMLLib.scene import make_scene
 from KeypointMRMLLib.storage import load_node, save_node
 from KeypointMRMLLib.transforms import FROM_PARENT, TO_PARENT, transform_points
-from KeypointMRMLLib.volumes import volume_from_array
+from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()  # 706 px: quick, still a real photograph
 
@@ -81,6 +81,19 @@ def test_auto_keeps_the_homography_for_a_pure_camera_tilt():
     assert KeypointAlignLogic().register(fixed, moving).report.model == "projective"
 
 
+def test_resampled_volume_is_the_moving_image_on_the_fixed_grid():
+    scene, pair = make_scene(), _pair(seed=7)
+    fixed_geometry = ijk_to_ras_matrix([0.02, 0.02, 1.0], [1.0, 2.0, 0.0], np.diag([-1.0, -1.0, 1.0]))
+    fixed, moving = _add(scene, pair, fixed_geometry=fixed_geometry)
+    result = KeypointAlignLogic().register(fixed, moving, model="projective", createResampledVolume=True)
+    resampled = array_from_volume(result.resampledVolume)
+    assert result.resampledVolume.IsA("vtkMRMLVectorVolumeNode")
+    np.testing.assert_allclose(resampled.ijk_to_ras, fixed_geometry)
+    inside = resampled.array[0].max(axis=2) > 0
+    difference = np.abs(resampled.array[0].astype(float) - pair.fixed.astype(float)).mean(axis=2)[inside]
+    assert np.median(difference) < np.median(np.abs(pair.moving.astype(float) - pair.fixed.astype(float)))
+
+
 def test_same_image_twice_gives_identity():
     scene = make_scene()
     fixed = volume_from_array(scene, RETINA[None], SLICER_2D_IJK_TO_RAS, "a")
@@ -137,3 +150,10 @@ def test_cancelled_run_leaves_the_scene_as_it_was():
     with pytest.raises(JobCancelled):
         KeypointAlignLogic().register(fixed, moving, job=Job(progress=cancel_when_matching, cancel_token=token))
     assert scene.GetNumberOfNodes() == before
+
+
+def test_logic_offers_every_engine_backend():
+    from KeypointAlignLib.logic import FEATURE_BACKENDS
+    from KeypointEngineLib.retina.pipeline import FEATURE_BACKENDS as ENGINE_BACKENDS
+
+    assert FEATURE_BACKENDS == ENGINE_BACKENDS

@@ -70,7 +70,7 @@ def photometric(image: np.ndarray, rng: np.random.Generator, amount: float = 1.0
     return _uint8(result)
 
 
-def _vessels_and_background(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vessels_and_background(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(vessel map 0..1 with vessels high, smooth background 0..1, field-of-view mask) from a colour fundus image."""
     gray = _unit(to_gray(image))
     size = max(image.shape[:2])
@@ -84,7 +84,7 @@ def _vessels_and_background(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 def to_angiography(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Simulated fluorescein angiography: vessels bright on a dark, mottled choroidal background; grey."""
-    vessels, background, mask = _vessels_and_background(image)
+    vessels, background, mask = vessels_and_background(image)
     size = max(image.shape[:2])
     mottle = cv2.GaussianBlur(rng.normal(0, 1, image.shape[:2]).astype(np.float32), (0, 0), size * 0.01)
     mottle = mottle / max(float(np.abs(mottle).max()), 1e-6)
@@ -96,7 +96,7 @@ def to_angiography(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def to_infrared(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Simulated infrared / SLO reflectance: grey, low vessel contrast, speckle, smooth background."""
-    vessels, background, mask = _vessels_and_background(image)
+    vessels, background, mask = vessels_and_background(image)
     result = (rng.uniform(0.35, 0.55) + rng.uniform(0.1, 0.3) * (background - background.mean())
               - rng.uniform(0.15, 0.3) * vessels)
     result = result * rng.gamma(20.0, 1 / 20.0, result.shape).astype(np.float32)  # multiplicative speckle
@@ -106,7 +106,7 @@ def to_infrared(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def to_oct_enface(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Simulated OCT en-face projection: grey, lower resolution with speckle grain, vessels as dark shadows."""
     rows, cols = image.shape[:2]
-    vessels, background, mask = _vessels_and_background(image)
+    vessels, background, mask = vessels_and_background(image)
     result = rng.uniform(0.4, 0.6) + 0.15 * (background - background.mean()) - rng.uniform(0.2, 0.35) * vessels
     factor = rng.uniform(0.35, 0.6)
     small = cv2.resize(result, (max(1, int(cols * factor)), max(1, int(rows * factor))), interpolation=cv2.INTER_AREA)

@@ -65,12 +65,20 @@ class Registration:
     moving_points: np.ndarray  # (M, 2) inliers, moving original px
 
 
-def make_extractor(name: str, device=None):
+FEATURE_BACKENDS = ("sift", "learned")
+
+
+def make_extractor(name: str, device: str | None = None):
+    """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`)."""
     if name == "sift":
         from KeypointEngineLib.retina.sift import SiftExtractor
 
         return SiftExtractor()
-    raise ValueError(f"Unknown keypoint backend {name!r}: use 'sift'.")
+    if name == "learned":
+        from KeypointEngineLib.retina.learned import LearnedExtractor
+
+        return LearnedExtractor(device=device)
+    raise ValueError(f"Unknown keypoint backend {name!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
 
 
 def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = "auto", extractor=None,

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks, sample_at

@@ -1,0 +1,103 @@
+"""Training of the learned retinal backend: labels, losses, pair synthesis and the recipe's loss terms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from KeypointAlignLib.samples import sample_retina_path
+from KeypointEngineLib.retina.appearance import vessels_and_background
+from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
+from KeypointMRMLLib.images2d import read_image_2d
+from KeypointTraining.retina import losses
+from KeypointTraining.retina.data import RetinaImage, RetinaPairs
+from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
+from KeypointTraining.retina.recipe import compute_losses
+
+
+def test_junctions_are_found_where_vessels_cross_and_branch():
+    mask = np.zeros((80, 80), np.uint8)
+    mask[40, 5:75] = 1  # horizontal vessel
+    mask[5:75, 20] = 1  # crossing it
+    mask[40:75, 60] = 1  # branching off it
+    found = vessel_junctions(mask)
+    assert len(found) == 2
+    assert min(np.linalg.norm(found - [20, 40], axis=1)) < 2 and min(np.linalg.norm(found - [60, 40], axis=1)) < 2
+
+
+def test_gaussian_heatmap_has_unit_peaks_at_points():
+    heatmap = gaussian_heatmap(np.array([[10.0, 12.0], [30.0, 5.0]]), (20, 40))
+    assert heatmap[12, 10] == pytest.approx(1.0, abs=0.05) and heatmap[5, 30] == pytest.approx(1.0, abs=0.05)
+    assert heatmap[0, 0] < 1e-3
+
+
+def test_average_precision_is_one_when_the_match_ranks_first():
+    similarity = torch.tensor([[0.9, 0.2, 0.1], [0.1, 0.5, 0.8]])
+    positive = torch.tensor([[True, False, False], [True, False, False]])
+    ap = losses.average_precision(similarity, positive, torch.zeros_like(positive))
+    assert ap[0] == pytest.approx(1.0, abs=1e-5) and ap[1] < 0.5
+
+
+def test_repeatability_loss_rewards_matching_peaky_maps():
+    flow = torch.stack(torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="xy"), dim=-1)[None]
+    valid = torch.ones(1, 1, 32, 32)
+    peaks = torch.zeros(1, 1, 32, 32)
+    peaks[0, 0, 8::16, 8::16] = 1.0
+    other = torch.roll(peaks, shifts=(5, 5), dims=(2, 3))
+    same = losses.repeatability_loss(peaks, peaks, flow, valid)
+    assert same < losses.repeatability_loss(peaks, other, flow, valid)
+    assert same < losses.repeatability_loss(torch.full_like(peaks, 0.5), torch.full_like(peaks, 0.5), flow, valid)
+
+
+@pytest.fixture(scope="module")
+def retina_image() -> RetinaImage:
+    """scikit-image's retina as a training image, with a vessel map standing in for a manual mask."""
+    rgb = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()
+    vessels, _, fov = vessels_and_background(rgb)
+    vessel_mask = (vessels > 0.3).astype(np.uint8)
+    return RetinaImage("retina", rgb, vessel_mask, fov.astype(np.uint8),
+                       gaussian_heatmap(vessel_junctions(vessel_mask), vessel_mask.shape))
+
+
+def test_training_pairs_are_reproducible_and_their_flow_is_right(retina_image):
+    pairs = RetinaPairs([retina_image], length=10, patch=96)
+    first, again = pairs[3], pairs[3]
+    torch.testing.assert_close(first["image_b"], again["image_b"])
+    # the label heatmap is the same in both views: B's must equal A's read through the flow
+    a_in_b = losses.warp_to_b(first["keypoints_a"][None], first["flow"][None])[0]
+    valid = first["valid"] > 0
+    assert valid.float().mean() >= 0.5
+    assert (a_in_b - first["keypoints_b"])[valid].abs().mean() < 0.02
+    assert (first["vessels_b"] - losses.warp_to_b(first["vessels_a"][None], first["flow"][None])[0])[
+        valid].abs().mean() < 0.1
+
+
+@pytest.mark.parametrize("attention, vessels", [(True, True), (False, False)])
+def test_recipe_loss_terms_follow_the_switches(retina_image, attention, vessels):
+    pairs = RetinaPairs([retina_image], length=4, patch=96)
+    batch = torch.utils.data.default_collate([pairs[i] for i in range(2)])
+    model = RetinaKeypointNet(NetworkConfig(keypoint_attention=attention, vessel_branch=vessels,
+                                            attention_keypoints=16))
+    terms = compute_losses(model, batch, {"heatmap_labels": True})
+    assert {"ap", "repeatability", "heatmap"} <= set(terms)
+    assert ("contrastive" in terms) == attention and ("vessels" in terms) == vessels
+    total = sum(terms.values())
+    total.backward()
+    assert torch.isfinite(total) and model.enc0[0].conv.weight.grad.abs().sum() > 0
+
+
+def test_exported_network_runs_as_the_learned_backend(tmp_path, retina_image):
+    from KeypointEngineLib.registry import ModelRegistry
+    from KeypointEngineLib.retina.learned import LearnedExtractor
+    from KeypointTraining.export import export_model
+
+    config = NetworkConfig(attention_keypoints=32)
+    export_model(RetinaKeypointNet(config), "retina-keypoints", tmp_path,
+                 {"architecture": "RetinaKeypointNet", "network": config.to_dict()}, metrics={})
+    extractor = LearnedExtractor(device="cpu", max_keypoints=200, registry=ModelRegistry(tmp_path))
+    image = (retina_image.rgb[:250, :300, 1]).copy()  # not a multiple of 8: padding must be handled
+    features = extractor.extract(image, retina_image.fov[:250, :300] * 255)
+    assert 0 < len(features) <= 200 and features.descriptors.shape[1] == config.descriptor_dim
+    assert features.keypoints[:, 0].max() < 300 and features.keypoints[:, 1].max() < 250
+    np.testing.assert_allclose(np.linalg.norm(features.descriptors, axis=1), 1.0, atol=1e-5)
