@@ -100,12 +100,23 @@ def run(args) -> int:
                                     "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
         _print_table(f"FIRE folder {args.fire}", report["fire"], sorted({p.category for p in fire_pairs}))
 
+    report["peak_rss_mib"] = peak_rss_mib()
+    print(f"\nPeak resident memory of this process: {report['peak_rss_mib']:.0f} MiB")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, default=_json_float) + "\n")
     if args.plot:
         _plot(curves, args.plot)
     return 0
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far (Linux and macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 ** 2 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def _fire_benchmark_pairs(folder: Path):

@@ -110,6 +110,17 @@ def test_grayscale_moving_with_rgb_fixed_registers():
     assert result.report.success and pair.mean_error_px(result.registration.model) < 1.5
 
 
+@pytest.mark.parametrize("model", ["auto", "similarity", "quadratic"])
+def test_images_that_do_not_overlap_report_failure(model):
+    scene = make_scene()
+    left = volume_from_array(scene, RETINA[150:550, :350][None].copy(), SLICER_2D_IJK_TO_RAS, "left half")
+    right = volume_from_array(scene, RETINA[150:550, 356:][None].copy(), SLICER_2D_IJK_TO_RAS, "right half")
+    before = scene.GetNumberOfNodes()
+    result = KeypointAlignLogic().register(left, right, model=model)
+    assert not result.report.success and "may not overlap" in result.report.message
+    assert scene.GetNumberOfNodes() == before
+
+
 def test_unrelated_images_report_failure_and_leave_the_scene_unchanged():
     scene = make_scene()
     noise = np.random.default_rng(0).integers(0, 255, RETINA.shape[:2], dtype=np.uint8)
@@ -157,3 +168,15 @@ def test_logic_offers_every_engine_backend():
     from KeypointEngineLib.retina.pipeline import FEATURE_BACKENDS as ENGINE_BACKENDS
 
     assert FEATURE_BACKENDS == ENGINE_BACKENDS
+
+
+def test_images_of_different_sizes_and_aspect_ratios_register():
+    scene = make_scene()
+    pair = _pair(seed=8)
+    wide = pair.moving[60:-60, :]  # moving is a crop: another size and aspect ratio; shift the truth accordingly
+    fixed = volume_from_array(scene, pair.fixed[None], SLICER_2D_IJK_TO_RAS, "fixed")
+    moving = volume_from_array(scene, wide[None], SLICER_2D_IJK_TO_RAS, "moving crop")
+    result = KeypointAlignLogic().register(fixed, moving, model="quadratic")
+    points = pair.grid_points(5)[4:-4]  # central points lie inside the crop
+    estimated = result.registration.model.moving_to_fixed(points - [0, 60])
+    assert np.median(np.linalg.norm(estimated - pair.warp.moving_to_fixed(points), axis=1)) < 1.5
