@@ -30,6 +30,8 @@ def add_parser(subparsers):
     parser.add_argument("--backends", default=",".join(FEATURE_BACKENDS),
                         help=f"comma-separated keypoint backends (default: all: {','.join(FEATURE_BACKENDS)})")
     parser.add_argument("--working-size", type=int, default=768, help="working scale in px (default 768)")
+    parser.add_argument("--models", type=Path, metavar="FOLDER",
+                        help="also benchmark every learned model (weights + card) in FOLDER, e.g. ablation runs")
     parser.add_argument("--json", type=Path, help="write all figures and per-pair errors as JSON")
     parser.add_argument("--plot", type=Path, help="write the success-rate curves as PNG")
     return parser
@@ -56,12 +58,19 @@ def _data_folder(data: Path | None) -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def methods(backends: list[str], working_size: int) -> dict:
+def methods(backends: list[str], working_size: int, models: Path | None = None) -> dict:
+    """name -> callable(fixed, moving) -> model, for each backend with the homography and the automatic model."""
+    from KeypointEngineLib.registry import ModelRegistry
+    from KeypointEngineLib.retina.learned import LearnedExtractor
     from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
 
+    extractors = {backend: make_extractor(backend) for backend in backends}  # loaded once: a warm process
+    if models is not None:
+        registry = ModelRegistry(models)
+        for card in registry.cards():
+            extractors[f"learned:{card.name}"] = LearnedExtractor(card.name, registry=registry)
     result = {}
-    for backend in backends:
-        extractor = make_extractor(backend)  # loaded once: timings are for a warm process
+    for backend, extractor in extractors.items():
         for model in ("projective", "auto"):
             def method(fixed, moving, extractor=extractor, model=model):
                 return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size).model
@@ -84,7 +93,7 @@ def run(args) -> int:
           f"photographs held apart from training; seed {args.seed}.")
     report = {"synthetic": {}, "fire": {}, "pairs_per_category": args.pairs, "seed": args.seed}
     curves = {}
-    for name, method in methods(backends, args.working_size).items():
+    for name, method in methods(backends, args.working_size, args.models).items():
         result = run_method(method, pairs)
         scores = score_by_category(result.errors)
         report["synthetic"][name] = {"scores": scores, "seconds_per_pair": float(np.mean(result.seconds)),
@@ -94,7 +103,7 @@ def run(args) -> int:
 
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
-        for name, method in methods(backends, args.working_size).items():
+        for name, method in methods(backends, args.working_size, args.models).items():
             result = run_method(method, fire_pairs)
             report["fire"][name] = {"scores": score_by_category(result.errors),
                                     "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}

@@ -32,6 +32,17 @@ class AlignResult:
 
 
 class KeypointAlignLogic:
+    def __init__(self):
+        self._extractors = {}  # (backend, device) -> loaded extractor: models load once per logic, not per pair
+
+    def extractor(self, features="sift", device=None):
+        """The keypoint backend `features` on `device`, loaded on first use."""
+        from KeypointEngineLib.retina.pipeline import make_extractor
+
+        if (features, device) not in self._extractors:
+            self._extractors[features, device] = make_extractor(features, device)
+        return self._extractors[features, device]
+
     def register(self, fixedVolume, movingVolume, model="auto", features="sift", fieldOfViewDegrees=45.0,
                  workingSize=768, ratioTest=0.9, device=None, outputTransform=None, createInlierFiducials=True,
                  createResampledVolume=False, job=None) -> AlignResult:
@@ -43,7 +54,7 @@ class KeypointAlignLogic:
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
         """
-        from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
+        from KeypointEngineLib.retina.pipeline import register_pair
 
         if model not in TRANSFORM_MODELS:
             raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
@@ -54,7 +65,7 @@ class KeypointAlignLogic:
             raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
                              "'Create new transform'.")
         registration = register_pair(fixedPixels, movingPixels, model=model,
-                                     extractor=make_extractor(features, device), working_size=workingSize,
+                                     extractor=self.extractor(features, device), working_size=workingSize,
                                      fov_degrees=fieldOfViewDegrees, ratio=ratioTest, job=job)
         if not registration.report.success:
             return AlignResult(None, registration.report, registration)
