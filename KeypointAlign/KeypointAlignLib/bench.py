@@ -34,6 +34,9 @@ def add_parser(subparsers):
                         help="also benchmark every learned model (weights + card) in FOLDER, e.g. ablation runs")
     parser.add_argument("--json", type=Path, help="write all figures and per-pair errors as JSON")
     parser.add_argument("--plot", type=Path, help="write the success-rate curves as PNG")
+    parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
+                        help="record the measured figures of every method in this model card's metrics, with the "
+                             "benchmark command that produced them")
     return parser
 
 
@@ -116,7 +119,25 @@ def run(args) -> int:
         args.json.write_text(json.dumps(report, indent=2, default=_json_float) + "\n")
     if args.plot:
         _plot(curves, args.plot)
+    if args.card:
+        record_in_card(args.card, report)
     return 0
+
+
+def record_in_card(card_path: Path, report: dict) -> None:
+    """Write the measured scores (not the per-pair errors) into a model card's metrics, with how they were made."""
+    import datetime
+    import shlex
+    import sys
+
+    card = json.loads(card_path.read_text())
+    summary = {part: {name: {"scores": result["scores"], "seconds_per_pair": result["seconds_per_pair"]}
+                      for name, result in report[part].items()} for part in ("synthetic", "fire") if report[part]}
+    card.setdefault("metrics", {})["registration_benchmark"] = {
+        **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
+        "peak_rss_mib": report["peak_rss_mib"], "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]),
+        "date": datetime.date.today().isoformat()}
+    card_path.write_text(json.dumps(card, indent=2, default=_json_float) + "\n")
 
 
 def peak_rss_mib() -> float:

@@ -96,9 +96,10 @@ def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
         pair = make_benchmark_pair(RETINA, "high_overlap", np.random.default_rng(index), "retina")
         pairs[f"{category}0{index}"] = (pair.fixed, pair.moving, pair.fixed_points, pair.moving_points)
     _write_fire_folder(tmp_path / "fire", pairs)
+    (tmp_path / "card.json").write_text(json.dumps({"name": "m", "metrics": {"validation": 1.0}}))
     command = [sys.executable, "-m", "KeypointCLI", "bench", "align", "--pairs", "1", "--data", str(tmp_path),
                "--fire", str(tmp_path / "fire"), "--json", str(tmp_path / "bench.json"), "--plot",
-               str(tmp_path / "curves.png")]
+               str(tmp_path / "curves.png"), "--backends", "sift", "--card", str(tmp_path / "card.json")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "sift+auto" in result.stdout and "FIRE folder" in result.stdout
@@ -106,3 +107,8 @@ def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
     assert report["fire"]["sift+auto"]["scores"]["S"] > 0.8
     assert set(report["synthetic"]["sift+homography"]["scores"]) >= set(CATEGORIES)
     assert (tmp_path / "curves.png").stat().st_size > 5000
+    recorded = json.loads((tmp_path / "card.json").read_text())["metrics"]
+    assert recorded["validation"] == 1.0  # kept
+    benchmark = recorded["registration_benchmark"]
+    assert benchmark["fire"]["sift+auto"]["scores"]["S"] == report["fire"]["sift+auto"]["scores"]["S"]
+    assert benchmark["command"].startswith("slicer-keypoints bench align") and benchmark["peak_rss_mib"] > 0
