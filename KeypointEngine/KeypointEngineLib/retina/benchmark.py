@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from KeypointEngineLib.fitting import GeometricModel
@@ -39,12 +40,6 @@ class BenchmarkPair:
     modality: str = "colour"
 
 
-def _overlap(fov_fixed: np.ndarray, aperture: np.ndarray, warp) -> tuple[float, np.ndarray]:
-    seen = warp.resample(fov_fixed.astype(np.uint8) * 255, aperture.shape) > 127
-    both = seen & aperture
-    return both.sum() / min(aperture.sum(), fov_fixed.sum()), both
-
-
 def _control_points(overlap: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
     """Well-spread points in the overlap: farthest-point sampling from random candidates."""
     ys, xs = np.nonzero(overlap)
@@ -57,25 +52,49 @@ def _control_points(overlap: np.ndarray, rng: np.random.Generator, count: int) -
     return np.array(chosen)
 
 
+def _remap(image: np.ndarray, points: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
+    """image sampled at `points` (rows * cols, 2) px laid out on a `shape` grid; black outside."""
+    maps = [points[:, i].reshape(shape).astype(np.float32) for i in range(2)]
+    return cv2.remap(image, maps[0], maps[1], cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT)
+
+
 def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generator, source: str = "") -> BenchmarkPair:
-    """One pair of `category` from one real colour fundus photograph."""
-    fov = field_of_view_mask(to_gray(image)) > 0
+    """One pair of `category` from one real colour fundus photograph (the source).
+
+    Each image is a camera's view of the source through a circular aperture centred in the image, as fundus cameras
+    make them. The fixed view is the source itself, except for low overlap, where both cameras see a smaller disc
+    (0.55 of the field of view) on opposite sides of the source's centre, so that both images show a whole disc of
+    retina while overlapping by 20-50 %.
+    """
+    shape = image.shape[:2]
+    fov = (field_of_view_mask(to_gray(image)) > 0).astype(np.uint8)
     diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
-    aperture = centred_disc(image.shape[:2], diameter)
+    rows, cols = shape
+    grid = np.stack(np.meshgrid(np.arange(cols), np.arange(rows)), axis=-1).reshape(-1, 2).astype(np.float64)
     low, high = OVERLAP_RANGES[category]
+    low_overlap = category == "low_overlap"
+    aperture_diameter = 0.55 * diameter if low_overlap else diameter
+    direction = rng.uniform(0, 2 * np.pi)
+    direction = np.array([np.cos(direction), np.sin(direction)])
+    offset = rng.uniform(0.1, 0.2) * diameter * direction if low_overlap else np.zeros(2)
+    aperture = centred_disc(shape, aperture_diameter)
+    fixed_fov = _remap(fov, grid + offset, shape, nearest=True).astype(bool) & (aperture | (not low_overlap))
+    fixed = _remap(image, grid + offset, shape) if low_overlap else image.copy()
+    fixed[~fixed_fov] = 0
     for _ in range(200):
-        if category == "low_overlap":
-            warp = random_warp(image.shape[:2], rng, rotation_degrees=8, scale=(0.92, 1.08), shift=(0.3, 0.5),
-                               tilt=0.02, curvature=0.008)
-        else:
-            warp = random_warp(image.shape[:2], rng, rotation_degrees=8, scale=(0.9, 1.1), shift=(0.0, 0.06),
-                               tilt=0.02, curvature=0.008)
-        overlap, both = _overlap(fov, aperture, warp)
+        warp = random_warp(shape, rng, rotation_degrees=8, scale=(0.9, 1.1), shift=(0.0, 0.03 if low_overlap else 0.06),
+                           tilt=0.02, curvature=0.008)
+        moving_offset = -rng.uniform(0.1, 0.2) * diameter * direction if low_overlap else np.zeros(2)
+        in_source = warp.moving_to_fixed(grid) + moving_offset  # moving px -> source px
+        moving_fov = aperture & _remap(fov, in_source, shape, nearest=True).astype(bool)
+        both = moving_fov & _remap(fixed_fov.astype(np.uint8), in_source - offset, shape, nearest=True).astype(bool)
+        overlap = both.sum() / max(min(moving_fov.sum(), fixed_fov.sum()), 1)
         if low <= overlap <= high:
             break
     else:
         raise RuntimeError(f"Could not draw a {category} warp for {source}.")
-    moving = warp.resample(image, image.shape[:2])
+    moving = _remap(image, in_source, shape)
     modality = "colour"
     if category == "appearance":
         moving = appearance.lesions(moving, rng, count=int(rng.integers(6, 20)))
@@ -87,10 +106,11 @@ def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generat
         moving = appearance.MODALITIES[modality](moving, rng)
     else:
         moving = appearance.photometric(moving, rng, amount=0.5)
-    moving[~both] = 0  # nothing outside what the fixed photograph shows
+    moving[~moving_fov] = 0
     moving_points = _control_points(both, rng, CONTROL_POINTS)
-    return BenchmarkPair(category, source, image, moving, warp.moving_to_fixed(moving_points), moving_points,
-                         FIRE_FOV_PX / diameter, modality)
+    fixed_points = warp.moving_to_fixed(moving_points) + moving_offset - offset
+    return BenchmarkPair(category, source, fixed, moving, fixed_points, moving_points,
+                         FIRE_FOV_PX / aperture_diameter, modality)
 
 
 def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category: int, seed: int = 2026,
