@@ -101,3 +101,20 @@ def test_exported_network_runs_as_the_learned_backend(tmp_path, retina_image):
     assert 0 < len(features) <= 200 and features.descriptors.shape[1] == config.descriptor_dim
     assert features.keypoints[:, 0].max() < 300 and features.keypoints[:, 1].max() < 250
     np.testing.assert_allclose(np.linalg.norm(features.descriptors, axis=1), 1.0, atol=1e-5)
+
+
+def test_real_training_images_load_at_the_working_scale():
+    """CHASE_DB1 (30° field of view) and DRIVE (45°) end up at the same retinal scale, with junction labels."""
+    from conftest import shared_data
+
+    from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+    from KeypointTraining.retina.data import load_image, training_sources
+
+    sources = training_sources(shared_data("fundus").parent)
+    assert len(sources) == 48
+    chase = load_image(*next(s for s in sources if s[0].startswith("Image_")), working_size=768)
+    drive = load_image(*next(s for s in sources if s[0].endswith("_training")), working_size=768)
+    for image, degrees in ((chase, 30), (drive, 45)):
+        diameter = 2 * np.sqrt((field_of_view_mask(to_gray(image.rgb)) > 0).sum() / np.pi)
+        assert diameter == pytest.approx(768 * degrees / 45, rel=0.05)
+        assert (image.keypoints > 0.9).sum() > 30 and image.vessels.mean() > 0.05
