@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
 from KeypointEngineLib.features import Features, Matches
 
@@ -27,3 +28,36 @@ def match_mutual_nearest(fixed: Features, moving: Features, ratio: float = 1.0) 
         mutual &= best < ratio * second
     keep = mutual.nonzero().flatten()
     return Matches(keep.numpy(), nearest_moving[keep].numpy(), best[keep].numpy())
+
+
+def match_guided(fixed: Features, moving: Features, predicted: np.ndarray, radius: float) -> Matches:
+    """Matching guided by a first transform: each fixed keypoint takes the most similar moving keypoint among those
+    within `radius` px of where the transform predicts it (`predicted`, (N, 2) moving px), mutually.
+
+    Descriptors need only be the best locally, so far more true matches survive than in global matching: what
+    refines a transform found across modalities, where descriptors are least distinctive.
+    """
+    empty = Matches(np.zeros(0, int), np.zeros(0, int), np.zeros(0, np.float32))
+    if len(fixed) == 0 or len(moving) == 0:
+        return empty
+    finite = np.all(np.isfinite(predicted), axis=1)
+    neighbours = cKDTree(moving.keypoints).query_ball_point(np.where(finite[:, None], predicted, 1e12), radius)
+    fixed_index = np.repeat(np.arange(len(fixed)), [len(n) for n in neighbours])
+    if fixed_index.size == 0:
+        return empty
+    moving_index = np.concatenate([np.asarray(n, dtype=int) for n in neighbours])
+    similarity = np.einsum("ij,ij->i", fixed.descriptors[fixed_index], moving.descriptors[moving_index])
+    for groups in ("fixed", "moving"):  # the best candidate of each fixed keypoint, then of each moving one
+        keep = _best_in_group(fixed_index if groups == "fixed" else moving_index, similarity)
+        fixed_index, moving_index, similarity = fixed_index[keep], moving_index[keep], similarity[keep]
+    distance = np.sqrt(np.maximum(2 - 2 * similarity, 0)).astype(np.float32)  # unit descriptors
+    return Matches(fixed_index, moving_index, distance)
+
+
+def _best_in_group(groups: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Mask of the highest-scoring entry of each group."""
+    order = np.lexsort((-scores, groups))
+    first = np.r_[True, groups[order][1:] != groups[order][:-1]]
+    mask = np.zeros(len(scores), bool)
+    mask[order[first]] = True
+    return mask

@@ -14,10 +14,11 @@ import numpy as np
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.fitting import MODELS, GeometricModel, fit_auto, fit_model, spread
 from KeypointEngineLib.jobs import Job, as_job
-from KeypointEngineLib.matching import match_mutual_nearest
+from KeypointEngineLib.matching import match_guided, match_mutual_nearest
 from KeypointEngineLib.retina.preprocess import prepare
 
 RANSAC_THRESHOLD_WORKING_PX = 3.0
+GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's prediction when refining it
 MIN_CONFIDENT_INLIERS = 15
 # fewer inliers than this are as likely to be chance agreements as a real transform: report a failure
 MIN_SUCCESS_INLIERS = {"similarity": 6, "affine": 8, "projective": 12, "quadratic": 18}
@@ -101,14 +102,21 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     job.report("Fitting the transform", 0.85)
     threshold = RANSAC_THRESHOLD_WORKING_PX / moving.scale
     fov_area = np.pi * (fixed.roi_diameter / 2) ** 2
-    fit = (fit_auto(fixed_points, moving_points, threshold, fov_area) if model == "auto"
-           else fit_model(model, fixed_points, moving_points, threshold))
+    fit = _fit(model, fixed_points, moving_points, threshold, fov_area)
+    if fit is not None and fit.inliers.sum() < MIN_SUCCESS_INLIERS[fit.model.kind]:
+        fit = None  # as likely chance agreement as a transform: never refine around it
+    if fit is not None:  # refine: guided matching around the first transform's predictions, then fit again
+        job.report("Refining", 0.92)
+        guided = match_guided(fixed_features, moving_features, fit.model.fixed_to_moving(fixed_features.keypoints),
+                              GUIDED_RADIUS_WORKING_PX / moving.scale)
+        guided_fixed, guided_moving = guided.points(fixed_features, moving_features)
+        refined = _fit(model, guided_fixed, guided_moving, threshold, fov_area)
+        if refined is not None and refined.inliers.sum() > fit.inliers.sum():
+            fit, matches, fixed_points, moving_points = refined, guided, guided_fixed, guided_moving
     job.report("Fitting the transform", 1.0)
 
     counts = dict(fixed_keypoints=len(fixed_features), moving_keypoints=len(moving_features), matches=len(matches))
     seconds = time.perf_counter() - start
-    if fit is not None and fit.inliers.sum() < MIN_SUCCESS_INLIERS[fit.model.kind]:
-        fit = None
     if fit is None:
         message = (f"no {'' if model == 'auto' else model + ' '}transform is supported by enough of the "
                    f"{len(matches)} matches; the images may not overlap, or may need another keypoint backend")
@@ -122,6 +130,12 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
         median_residual_px=float(np.median(fit.residuals[inliers])),
         inlier_spread=spread(fixed_points[inliers], fov_area), seconds=seconds)
     return Registration(report, fit.model, fixed_points[inliers], moving_points[inliers])
+
+
+def _fit(model: str, fixed_points, moving_points, threshold: float, fov_area: float):
+    if model == "auto":
+        return fit_auto(fixed_points, moving_points, threshold, fov_area)
+    return fit_model(model, fixed_points, moving_points, threshold)
 
 
 def _to_original(features: Features, scale: float) -> Features:
