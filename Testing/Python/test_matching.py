@@ -18,7 +18,7 @@ def test_mutual_nearest_neighbours_with_ratio_test():
     fixed = _features([[0, 0], [10, 0]], [[1, 0, 0], [0, 1, 0]])
     moving = _features([[5, 5], [6, 6], [7, 7]], [[0.9, 0.1, 0], [0, 1, 0.05], [0, 1, -0.06]])
     matches = match_mutual_nearest(fixed, moving)
-    assert list(zip(matches.fixed_index, matches.moving_index)) == [(0, 0), (1, 1)]
+    assert list(zip(matches.fixed_index, matches.moving_index, strict=True)) == [(0, 0), (1, 1)]
     # the second fixed keypoint has two similar candidates: a strict ratio test drops it
     strict = match_mutual_nearest(fixed, moving, ratio=0.6)
     assert list(strict.fixed_index) == [0]
