@@ -27,7 +27,3 @@ def write_png(path: Path | str, image: np.ndarray) -> Path:
         raise OSError(f"Could not write {path}.")
     return path
 
-
-def middle_slice(array: np.ndarray) -> np.ndarray:
-    """The middle k-slice of a [k, j, i(, c)] volume array."""
-    return array[array.shape[0] // 2]

@@ -24,10 +24,6 @@ class Features:
     def __len__(self) -> int:
         return len(self.keypoints)
 
-    def scaled(self, factor: float) -> Features:
-        """The same features with keypoint coordinates multiplied by `factor` (pixel centres stay centres)."""
-        return Features(self.keypoints * factor, self.scores, self.descriptors)
-
     @classmethod
     def empty(cls, dimension: int) -> Features:
         return cls(np.zeros((0, 2), np.float32), np.zeros(0, np.float32), np.zeros((0, dimension), np.float32))
