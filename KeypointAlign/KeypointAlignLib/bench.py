@@ -83,8 +83,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None) 
 
 
 def run(args) -> int:
-    from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark, run_method
-    from KeypointEngineLib.retina.evaluation import score_by_category
+    from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark
 
     backends = [name.strip() for name in args.backends.split(",") if name.strip()]
     unknown = set(backends) - set(FEATURE_BACKENDS)
@@ -94,31 +93,22 @@ def run(args) -> int:
     pairs = make_benchmark(images, args.pairs, args.seed)
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
           f"photographs held apart from training; seed {args.seed}.")
-    report = {"synthetic": {}, "fire": {}, "pairs_per_category": args.pairs, "seed": args.seed}
-    curves = {}
-    for name, method in methods(backends, args.working_size, args.models).items():
-        result = run_method(method, pairs)
-        scores = score_by_category(result.errors)
-        report["synthetic"][name] = {"scores": scores, "seconds_per_pair": float(np.mean(result.seconds)),
-                                     "errors": result.errors}
-        curves[name] = result.errors
+    candidates = methods(backends, args.working_size, args.models)  # models load once, for both pair sets
+    report = {"synthetic": _evaluate(candidates, pairs), "fire": {}, "pairs_per_category": args.pairs,
+              "seed": args.seed}
     _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)
-
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
-        for name, method in methods(backends, args.working_size, args.models).items():
-            result = run_method(method, fire_pairs)
-            report["fire"][name] = {"scores": score_by_category(result.errors),
-                                    "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
+        report["fire"] = _evaluate(candidates, fire_pairs)
         _print_table(f"FIRE folder {args.fire}", report["fire"], sorted({p.category for p in fire_pairs}))
 
     report["peak_rss_mib"] = peak_rss_mib()
     print(f"\nPeak resident memory of this process: {report['peak_rss_mib']:.0f} MiB")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=_json_float) + "\n")
+        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
     if args.plot:
-        _plot(curves, args.plot)
+        _plot({name: result["errors"] for name, result in report["synthetic"].items()}, args.plot)
     if args.card:
         record_in_card(args.card, report)
     return 0
@@ -137,7 +127,20 @@ def record_in_card(card_path: Path, report: dict) -> None:
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
         "peak_rss_mib": report["peak_rss_mib"], "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]),
         "date": datetime.date.today().isoformat()}
-    card_path.write_text(json.dumps(card, indent=2, default=_json_float) + "\n")
+    card_path.write_text(json.dumps(card, indent=2, default=float) + "\n")
+
+
+def _evaluate(candidates: dict, pairs) -> dict:
+    """Scores per category, seconds per pair and per-pair errors of every method on the same pairs."""
+    from KeypointEngineLib.retina.benchmark import run_method
+    from KeypointEngineLib.retina.evaluation import score_by_category
+
+    results = {}
+    for name, method in candidates.items():
+        result = run_method(method, pairs)
+        results[name] = {"scores": score_by_category(result.errors),
+                         "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
+    return results
 
 
 def peak_rss_mib() -> float:
@@ -195,6 +198,3 @@ def _plot(curves: dict, path: Path) -> None:
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
-
-def _json_float(value):
-    return float(value)
