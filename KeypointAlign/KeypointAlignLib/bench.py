@@ -32,6 +32,10 @@ def add_parser(subparsers):
     parser.add_argument("--working-size", type=int, default=768, help="working scale in px (default 768)")
     parser.add_argument("--models", type=Path, metavar="FOLDER",
                         help="also benchmark every learned model (weights + card) in FOLDER, e.g. ablation runs")
+    parser.add_argument("--transforms", default="homography,auto",
+                        help="comma-separated transform models per backend (default: homography,auto)")
+    parser.add_argument("--ablate-vessel-prior", action="store_true",
+                        help="also run every learned model without the vessel prior at inference")
     parser.add_argument("--json", type=Path, help="write all figures and per-pair errors as JSON")
     parser.add_argument("--plot", type=Path, help="write the success-rate curves as PNG")
     parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
@@ -61,8 +65,12 @@ def _data_folder(data: Path | None) -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
-def methods(backends: list[str], working_size: int, models: Path | None = None) -> dict:
-    """name -> callable(fixed, moving) -> model, for each backend with the homography and the automatic model."""
+TRANSFORMS = {"homography": "projective", "auto": "auto"}  # benchmark name -> pipeline model
+
+
+def methods(backends: list[str], working_size: int, models: Path | None = None,
+            transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False) -> dict:
+    """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.learned import LearnedExtractor
     from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
@@ -72,13 +80,18 @@ def methods(backends: list[str], working_size: int, models: Path | None = None) 
         registry = ModelRegistry(models)
         for card in registry.cards():
             extractors[f"learned:{card.name}"] = LearnedExtractor(card.name, registry=registry)
+    if ablate_vessel_prior:
+        for name, extractor in list(extractors.items()):
+            if getattr(extractor, "vessel_prior", False):
+                extractors[f"{name}-no-vessel-prior"] = LearnedExtractor(
+                    extractor.card.name, registry=ModelRegistry(extractor.card.folder), vessel_prior=False)
     result = {}
     for backend, extractor in extractors.items():
-        for model in ("projective", "auto"):
-            def method(fixed, moving, extractor=extractor, model=model):
+        for transform in transforms:
+            def method(fixed, moving, extractor=extractor, model=TRANSFORMS[transform]):
                 return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size).model
 
-            result[f"{backend}+{'homography' if model == 'projective' else model}"] = method
+            result[f"{backend}+{transform}"] = method
     return result
 
 
@@ -93,7 +106,12 @@ def run(args) -> int:
     pairs = make_benchmark(images, args.pairs, args.seed)
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
           f"photographs held apart from training; seed {args.seed}.")
-    candidates = methods(backends, args.working_size, args.models)  # models load once, for both pair sets
+    transforms = tuple(name.strip() for name in args.transforms.split(",") if name.strip())
+    unknown = set(transforms) - set(TRANSFORMS)
+    if unknown or not transforms:
+        raise ValueError(f"Unknown transform(s) {sorted(unknown)}; available: {', '.join(TRANSFORMS)}.")
+    # models load once, for both pair sets
+    candidates = methods(backends, args.working_size, args.models, transforms, args.ablate_vessel_prior)
     report = {"synthetic": _evaluate(candidates, pairs), "fire": {}, "pairs_per_category": args.pairs,
               "seed": args.seed}
     _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)

@@ -42,7 +42,7 @@ def run(args) -> int:
     if args.resume and runner.resume():
         print(f"Resumed at step {runner.step} (epoch {runner.epoch}).")
     result = runner.train()
-    card = runner.export(config.recipe, result.metrics, args.export)
+    card = runner.export(config.export_name, result.metrics, args.export)
     print(f"Trained {result.steps} steps; last loss {result.last_loss:.4f}; metrics {result.metrics}")
     if card is not None:
         print(f"Exported {card.weights_path} (sha256 {card.sha256}) with its model card.")

@@ -8,8 +8,9 @@ keypoints), the detector decoder returns to full resolution through skip connect
 Retinal IPA additions, each switchable:
 - keypoint attention: encoder features sampled at detected keypoints go through an MLP and transformer
   self-attention, are written back at their positions and fused with the feature map before the descriptor decoder;
-- vessel branch (training only): a segmentation head on the full-resolution decoder features, prompted by the
-  repeatability heatmap.
+- vessel branch: a segmentation head on the full-resolution decoder features, prompted by the repeatability
+  heatmap. Trained for segmentation consistency across views; at inference its map steers detection towards vessels,
+  the structure every modality shows (see learned.py).
 """
 
 from __future__ import annotations
@@ -136,9 +137,9 @@ class RetinaKeypointNet(nn.Module):
         """image (B, 1, H, W) in [0, 1], H and W multiples of 8.
 
         Returns repeatability and reliability (B, 1, H, W) in (0, 1), descriptors (B, D, H/4, W/4) of unit norm,
-        and, when enabled, attention tokens with their points and vessel logits. `attention_points` (B, N, 2) px
-        overrides the keypoints the attention layer uses (training gives corresponding points in both views);
-        by default the strongest repeatability peaks inside `valid` are used.
+        and, when enabled, attention tokens with their points and vessel logits (B, 1, H, W). `attention_points`
+        (B, N, 2) px overrides the keypoints the attention layer uses (training gives corresponding points in both
+        views); by default the strongest repeatability peaks inside `valid` are used.
         """
         e0 = self.enc0(image)
         e1 = self.enc1(F.max_pool2d(e0, 2))
@@ -159,6 +160,6 @@ class RetinaKeypointNet(nn.Module):
             output.update(tokens=tokens, attention_points=attention_points)
         descriptors = self.descriptor(self.desc2(torch.cat([self._up(fused, e2), e2], 1)))
         output["descriptors"] = F.normalize(descriptors, dim=1)
-        if self.vessels is not None and self.training:
+        if self.vessels is not None:
             output["vessels"] = self.vessels(torch.cat([d0, output["repeatability"]], 1))
         return output

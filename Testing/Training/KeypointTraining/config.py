@@ -23,6 +23,11 @@ class TrainConfig:
     log_every_steps: int = 10
     max_steps: int | None = None  # stop early (smoke runs, time budgets)
     recipe_options: dict[str, Any] = field(default_factory=dict)
+    model_name: str | None = None  # exported weights + card name (default: the recipe's); ablations need their own
+
+    @property
+    def export_name(self) -> str:
+        return self.model_name or self.recipe
 
     @classmethod
     def from_file(cls, path: Path | str, overrides: list[str] = ()) -> TrainConfig:
