@@ -100,3 +100,14 @@ def test_torchrun_trains_with_ddp_on_two_processes_without_code_changes(tmp_path
     # 64 samples over 2 ranks of batch 4: 8 steps per epoch per rank, logged by rank 0 only
     assert max(record["step"] for record in log) == 3 * 8
     assert (tmp_path / "ddp" / "export" / "smoke.pt").is_file()
+
+
+def test_model_name_sets_the_exported_weights_and_card(tmp_path):
+    """Ablation runs of one recipe export side by side under their own names."""
+    from KeypointCLI.main import main
+
+    assert main(["train", "smoke", "--set", f"output_dir={tmp_path / 'run'}", "--set", "model_name=smoke-variant",
+                 "--export", str(tmp_path / "models")]) == 0
+    card = json.loads((tmp_path / "models" / "smoke-variant.json").read_text())
+    assert card["name"] == "smoke-variant" and (tmp_path / "models" / "smoke-variant.pt").is_file()
+    assert not (tmp_path / "models" / "smoke.json").exists()
