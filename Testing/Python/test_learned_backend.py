@@ -5,13 +5,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-import torch
 from conftest import shared_data
 from skimage.io import imread
 
 from KeypointEngineLib.retina.benchmark import make_benchmark_pair
 from KeypointEngineLib.retina.evaluation import pair_error
-from KeypointEngineLib.retina.learned import RIM_MARGIN_PX, LearnedExtractor, refine_subpixel
+from KeypointEngineLib.retina.learned import RIM_MARGIN_PX, LearnedExtractor
 from KeypointEngineLib.retina.pipeline import register_pair
 from KeypointEngineLib.retina.preprocess import prepare
 from KeypointMRMLLib.images2d import read_image_2d
@@ -29,15 +28,6 @@ def drive_test_image():
 @pytest.fixture(scope="module")
 def extractors():
     return {prior: LearnedExtractor(device="cpu", vessel_prior=prior) for prior in (True, False)}
-
-
-def test_subpixel_refinement_finds_the_centre_of_a_smooth_peak():
-    y, x = np.mgrid[0:21, 0:21]
-    centre = np.array([10.3, 9.7])  # (x, y)
-    heatmap = torch.from_numpy(np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / 8.0)).float()
-    peak = torch.tensor([[10.0, 10.0]])
-    refined = refine_subpixel(heatmap, peak)[0].numpy()
-    assert np.linalg.norm(refined - centre) < 0.1 < np.linalg.norm(peak[0].numpy() - centre)
 
 
 def _on_vessel_share(points: np.ndarray, vessels: np.ndarray, reach_px: int = 3) -> float:

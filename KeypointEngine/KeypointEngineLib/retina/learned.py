@@ -65,21 +65,7 @@ class LearnedExtractor:
         keep = score[0, 0, points[:, 1].long(), points[:, 0].long()] > 0
         points = points[keep]
         scores = score[0, 0, points[:, 1].long(), points[:, 0].long()]
-        points = refine_subpixel(output["repeatability"][0, 0].cpu(), points) if SUBPIXEL else points
         descriptors = F.normalize(sample_at(output["descriptors"].cpu(), points[None], 4)[0], dim=-1)
         return Features(points.numpy().astype(np.float32), scores.numpy().astype(np.float32),
                         descriptors.numpy().astype(np.float32))
 
-
-def refine_subpixel(heatmap: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Integer peaks of a (H, W) heatmap moved to the vertex of a parabola through each peak and its two neighbours
-    along x and along y (at most half a pixel): a pixel is a large error at a 768-px working scale."""
-    height, width = heatmap.shape
-    x, y = points[:, 0].long().clamp(1, width - 2), points[:, 1].long().clamp(1, height - 2)
-    centre = heatmap[y, x]
-    offsets = []
-    for before, after in ((heatmap[y, x - 1], heatmap[y, x + 1]), (heatmap[y - 1, x], heatmap[y + 1, x])):
-        curvature = before - 2 * centre + after
-        offset = torch.where(curvature < 0, 0.5 * (before - after) / curvature.clamp(max=-1e-6), 0.0)
-        offsets.append(offset.clamp(-0.5, 0.5))
-    return points + torch.stack(offsets, dim=-1)
