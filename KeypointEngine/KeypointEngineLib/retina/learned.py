@@ -17,9 +17,10 @@ DEFAULT_MODEL = "retina-keypoints"
 # texture changes completely from colour fundus to angiography), yet an image whose vessels the branch misses must
 # still get keypoints.
 OFF_VESSEL_WEIGHT = 0.05
+VESSEL_REACH_PX = 2  # keypoints on a vessel's edge or at a junction just beside the segmented centre still count
+# working px kept clear inside the field of view: the network sees far enough to match the rims themselves, which
+# move with the camera, not the retina (half the margin failed low-overlap pairs by matching rim to rim)
 RIM_MARGIN_PX = 15
-VESSEL_REACH_PX = 2
-SUBPIXEL = True  # keypoints on a vessel's edge or at a junction just beside the segmented centre still count
 
 
 class LearnedExtractor:
@@ -68,4 +69,3 @@ class LearnedExtractor:
         descriptors = F.normalize(sample_at(output["descriptors"].cpu(), points[None], 4)[0], dim=-1)
         return Features(points.numpy().astype(np.float32), scores.numpy().astype(np.float32),
                         descriptors.numpy().astype(np.float32))
-
