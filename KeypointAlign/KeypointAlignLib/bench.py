@@ -98,18 +98,12 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
 def run(args) -> int:
     from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark
 
-    backends = [name.strip() for name in args.backends.split(",") if name.strip()]
-    unknown = set(backends) - set(FEATURE_BACKENDS)
-    if unknown:
-        raise ValueError(f"Unknown backend(s) {sorted(unknown)}; available: {', '.join(FEATURE_BACKENDS)}.")
+    backends = _names(args.backends, FEATURE_BACKENDS, "backend")
+    transforms = tuple(_names(args.transforms, TRANSFORMS, "transform"))
     images = benchmark_images(args.data)
     pairs = make_benchmark(images, args.pairs, args.seed)
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
           f"photographs held apart from training; seed {args.seed}.")
-    transforms = tuple(name.strip() for name in args.transforms.split(",") if name.strip())
-    unknown = set(transforms) - set(TRANSFORMS)
-    if unknown or not transforms:
-        raise ValueError(f"Unknown transform(s) {sorted(unknown)}; available: {', '.join(TRANSFORMS)}.")
     # models load once, for both pair sets
     candidates = methods(backends, args.working_size, args.models, transforms, args.ablate_vessel_prior)
     report = {"synthetic": _evaluate(candidates, pairs), "fire": {}, "pairs_per_category": args.pairs,
@@ -130,6 +124,15 @@ def run(args) -> int:
     if args.card:
         record_in_card(args.card, report)
     return 0
+
+
+def _names(text: str, known, what: str) -> list[str]:
+    """A comma-separated option as a list of known names, or a clear error."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = set(names) - set(known)
+    if unknown:
+        raise ValueError(f"Unknown {what}(s) {sorted(unknown)}; available: {', '.join(known)}.")
+    return names
 
 
 def record_in_card(card_path: Path, report: dict) -> None:
