@@ -73,6 +73,23 @@ def test_training_pairs_are_reproducible_and_their_flow_is_right(retina_image):
         valid].abs().mean() < 0.1
 
 
+def test_camera_apertures_stay_with_each_view_not_the_retina(retina_image):
+    pairs = RetinaPairs([retina_image], length=40, patch=96, camera_apertures=True)
+    views_with_rim, rim_disagreements = 0, 0
+    for index in range(16):
+        sample = pairs[index]
+        for view in "ab":
+            assert (sample[f"image_{view}"][sample[f"fov_{view}"] == 0] == 0).all()  # black outside, as at inference
+            views_with_rim += bool(sample[f"fov_{view}"].mean() < 1)
+        a_in_b = losses.warp_to_b(sample["fov_a"][None], sample["flow"][None])[0]
+        valid = sample["valid"] > 0
+        assert (sample["fov_b"][valid] > 0).all() and (a_in_b[valid] > 0.5).float().mean() > 0.99
+        inside_a = losses.warp_to_b(torch.ones_like(sample["fov_a"])[None], sample["flow"][None])[0] > 0.99
+        rim_disagreements += bool(((a_in_b > 0.5) != (sample["fov_b"] > 0))[inside_a].float().mean() > 0.02)
+    assert 8 <= views_with_rim <= 24  # about half of the 32 views
+    assert rim_disagreements >= 4  # A's rim seen from B is not where B's rim is: the rims do not follow the flow
+
+
 @pytest.mark.parametrize("attention, vessels", [(True, True), (False, False)])
 def test_recipe_loss_terms_follow_the_switches(retina_image, attention, vessels):
     pairs = RetinaPairs([retina_image], length=4, patch=96)

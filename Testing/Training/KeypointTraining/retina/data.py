@@ -6,6 +6,10 @@ random warp (rotation, scale, shift, tilt, second-order curvature; at least half
 field of view). One view is changed in appearance or modality: simulated fluorescein angiography, infrared/SLO, OCT
 en-face, lesions with uneven illumination and blur, or another exposure and colour (HSV-like jitter). Targets: the
 flow from B to A, validity masks, vessel masks and keypoint heatmaps in both views.
+
+With `camera_apertures`, crops stay inside the photograph's field of view and each view gets its own aperture rim
+(half the views, a disc fixed to the crop): a real camera's rim stays with the camera while the retina moves, so
+the network must not learn to match rims, which warping the photograph's own rim with the retina would teach it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
 
 MODES = ("angiography", "infrared", "oct_enface", "appearance", "colour")
 MODE_PROBABILITIES = (0.35, 0.1, 0.1, 0.2, 0.25)
+APERTURE_PROBABILITY = 0.5  # per view, with camera_apertures
+APERTURE_RADIUS_PATCHES = (0.7, 2.5)  # rim curvature: a 45° field of view (or 0.55 of it) seen at scales 0.8-1.6
 
 
 @dataclass
@@ -90,8 +96,10 @@ def _view(rgb: np.ndarray, fov: np.ndarray, mode: str, rng: np.random.Generator)
 class RetinaPairs(torch.utils.data.Dataset):
     """A long, deterministic stream of training pairs: sample `index` is always the same (resumable)."""
 
-    def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0):
+    def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0,
+                 camera_apertures: bool = False):
         self.images, self.length, self.patch, self.seed = images, length, patch, seed
+        self.camera_apertures = camera_apertures
 
     def __len__(self) -> int:
         return self.length
@@ -105,21 +113,43 @@ class RetinaPairs(torch.utils.data.Dataset):
         maps_a, maps_b, flow = self._geometry(image, rng)
         sample = {}
         for name, maps, view in (("a", maps_a, views[0]), ("b", maps_b, views[1])):
-            sample[f"image_{name}"] = _remap(view, maps).astype(np.float32)[None] / 255.0
-            sample[f"fov_{name}"] = _remap(image.fov, maps, nearest=True).astype(np.float32)[None]
+            pixels, fov = _remap(view, maps), _remap(image.fov, maps, nearest=True)
+            if self.camera_apertures and rng.random() < APERTURE_PROBABILITY:
+                fov = fov & self._aperture(rng)
+                pixels = pixels * fov
+            sample[f"image_{name}"] = pixels.astype(np.float32)[None] / 255.0
+            sample[f"fov_{name}"] = fov.astype(np.float32)[None]
             sample[f"vessels_{name}"] = _remap(image.vessels, maps, nearest=True).astype(np.float32)[None]
             sample[f"keypoints_{name}"] = _remap(image.keypoints, maps)[None]
         sample["flow"] = flow  # (H, W, 2): for each B pixel, its (x, y) in A
         inside = ((flow[..., 0] >= 0) & (flow[..., 0] <= self.patch - 1) & (flow[..., 1] >= 0)
                   & (flow[..., 1] <= self.patch - 1))
-        sample["valid"] = (inside & (sample["fov_b"][0] > 0)).astype(np.float32)[None]
+        valid = inside & (sample["fov_b"][0] > 0)
+        if self.camera_apertures:  # A's own rim, which no longer coincides with B's
+            valid &= cv2.remap(sample["fov_a"][0], flow[..., 0], flow[..., 1], cv2.INTER_NEAREST) > 0
+        sample["valid"] = valid.astype(np.float32)[None]
         return {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in sample.items()}
+
+    def _aperture(self, rng: np.random.Generator) -> np.ndarray:
+        """uint8 0/1 disc fixed to the crop whose rim crosses it, the crop's centre inside."""
+        patch = self.patch
+        radius = rng.uniform(*APERTURE_RADIUS_PATCHES) * patch
+        angle = rng.uniform(0, 2 * np.pi)
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        rim_distance = rng.uniform(0.15, 0.9) * patch / 2  # from the crop's centre, along `direction`
+        centre = (patch - 1) / 2 + (rim_distance - radius) * direction
+        y, x = np.mgrid[0:patch, 0:patch]
+        return (((x - centre[0]) ** 2 + (y - centre[1]) ** 2) <= radius**2).astype(np.uint8)
 
     def _geometry(self, image: RetinaImage, rng: np.random.Generator):
         patch = self.patch
         y, x = np.mgrid[0:patch, 0:patch].astype(np.float64)
         grid = np.c_[x.ravel(), y.ravel()]
-        ys, xs = np.nonzero(image.fov)
+        # with camera apertures, crops stay clear of the photograph's own rim (it moves with the retina)
+        fov = cv2.erode(image.fov, np.ones((3, 3), np.uint8), iterations=patch // 2) if self.camera_apertures \
+            else image.fov
+        ys, xs = np.nonzero(fov)
+        min_coverage = 0.99 if self.camera_apertures else 0.7
         for _ in range(100):
             # view A: crop px -> image px, a similarity around a centre inside the field of view
             index = rng.integers(len(xs))
@@ -128,7 +158,7 @@ class RetinaPairs(torch.utils.data.Dataset):
             rotation = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
             to_image_a = (grid - (patch - 1) / 2) @ rotation.T + centre
             maps_a = tuple(to_image_a[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
-            if _remap(image.fov, maps_a, nearest=True).mean() < 0.7:
+            if _remap(image.fov, maps_a, nearest=True).mean() < min_coverage:
                 continue
             # view B: crop-B px -> crop-A px (the flow), then on to image px like A
             warp = random_warp((patch, patch), rng, rotation_degrees=20, scale=(0.8, 1.25), shift=(0.0, 0.2),
@@ -137,6 +167,7 @@ class RetinaPairs(torch.utils.data.Dataset):
             to_image_b = (flow - (patch - 1) / 2) @ rotation.T + centre
             maps_b = tuple(to_image_b[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
             inside = np.all((flow >= 0) & (flow <= patch - 1), axis=1).reshape(patch, patch)
-            if (inside & (_remap(image.fov, maps_b, nearest=True) > 0)).mean() >= 0.5:
+            fov_b = _remap(image.fov, maps_b, nearest=True) > 0
+            if (inside & fov_b).mean() >= 0.5 and fov_b.mean() >= min_coverage:
                 return maps_a, maps_b, flow.reshape(patch, patch, 2).astype(np.float32)
         raise RuntimeError(f"Could not draw an overlapping training pair from {image.name}.")

@@ -7,6 +7,7 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   keypoint_attention    Retinal IPA keypoint-augmented layer + token contrastive loss (default true)
   vessel_branch         Retinal IPA vessel segmentation branch prompted by the heatmap (default true)
   heatmap_labels        supervise repeatability with keypoint heatmaps (default true)
+  camera_apertures      crops inside the field of view, each view with its own aperture rim (default false)
   label_model           weights of a previous round: its detections join the labels (iterative rounds)
   init                  weights to start from (usually the previous round's)
 """
@@ -99,8 +100,9 @@ def retina_keypoints_recipe(config: TrainConfig) -> Recipe:
     if options.get("init"):
         state = torch.load(options["init"], map_location="cpu", weights_only=True)
         print(f"init from {options['init']}: {model.load_state_dict(state, strict=False)}")
-    train = RetinaPairs(images, patch=patch, seed=config.seed)
-    validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000)
+    apertures = bool(options.get("camera_apertures", False))
+    train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures)
+    validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000, camera_apertures=apertures)
     validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
 
     def training_step(model, batch):
