@@ -100,17 +100,22 @@ class RetinaPairs(torch.utils.data.Dataset):
                  camera_apertures: bool = False):
         self.images, self.length, self.patch, self.seed = images, length, patch, seed
         self.camera_apertures = camera_apertures
+        # where crop centres may fall, per image; with camera apertures, clear of the photograph's own rim (it moves
+        # with the retina): the field of view eroded by half a crop
+        margin = np.ones((patch + 1, patch + 1), np.uint8) if camera_apertures else np.ones((1, 1), np.uint8)
+        self.crop_centres = [np.nonzero(cv2.erode(image.fov, margin)) for image in images]
 
     def __len__(self) -> int:
         return self.length
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
-        image = self.images[rng.integers(len(self.images))]
+        image_index = rng.integers(len(self.images))
+        image = self.images[image_index]
         mode = rng.choice(MODES, p=MODE_PROBABILITIES)
         changed_view = rng.integers(2)
         views = [_view(image.rgb, image.fov, mode if changed_view == v else "colour", rng) for v in range(2)]
-        maps_a, maps_b, flow = self._geometry(image, rng)
+        maps_a, maps_b, flow = self._geometry(image, self.crop_centres[image_index], rng)
         sample = {}
         for name, maps, view in (("a", maps_a, views[0]), ("b", maps_b, views[1])):
             pixels, fov = _remap(view, maps), _remap(image.fov, maps, nearest=True)
@@ -141,14 +146,11 @@ class RetinaPairs(torch.utils.data.Dataset):
         y, x = np.mgrid[0:patch, 0:patch]
         return (((x - centre[0]) ** 2 + (y - centre[1]) ** 2) <= radius**2).astype(np.uint8)
 
-    def _geometry(self, image: RetinaImage, rng: np.random.Generator):
+    def _geometry(self, image: RetinaImage, crop_centres: tuple[np.ndarray, np.ndarray], rng: np.random.Generator):
         patch = self.patch
         y, x = np.mgrid[0:patch, 0:patch].astype(np.float64)
         grid = np.c_[x.ravel(), y.ravel()]
-        # with camera apertures, crops stay clear of the photograph's own rim (it moves with the retina)
-        fov = cv2.erode(image.fov, np.ones((3, 3), np.uint8), iterations=patch // 2) if self.camera_apertures \
-            else image.fov
-        ys, xs = np.nonzero(fov)
+        ys, xs = crop_centres
         min_coverage = 0.99 if self.camera_apertures else 0.7
         for _ in range(100):
             # view A: crop px -> image px, a similarity around a centre inside the field of view
