@@ -41,7 +41,9 @@ def test_vessel_prior_puts_keypoints_on_the_vessels(drive_test_image, extractors
     the field of view is within 3 px of a vessel)."""
     rgb, vessels = drive_test_image
     prepared = prepare(rgb)
-    vessels = cv2.resize(vessels, prepared.image.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    (scale_x, scale_y), offset = prepared.axis_scales, prepared.to_working(np.zeros(2))
+    to_working = np.array([[scale_x, 0, offset[0]], [0, scale_y, offset[1]]])
+    vessels = cv2.warpAffine(vessels, to_working, prepared.image.shape[::-1], flags=cv2.INTER_NEAREST)
     strongest = {prior: extractor.extract(prepared.image, prepared.mask).keypoints[:1000]
                  for prior, extractor in extractors.items()}
     shares = {prior: _on_vessel_share(points, vessels) for prior, points in strongest.items()}

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from KeypointEngineLib.device import choose_device
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.registry import ModelRegistry, default_registry
-from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks, sample_at
+from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks, sample_at, window_max
 
 DEFAULT_MODEL = "retina-keypoints"
 # Detection score off the vessels, relative to on them: the vessel tree is what every modality shows (background
@@ -57,12 +57,11 @@ class LearnedExtractor:
         valid = torch.from_numpy(np.pad(mask > 0, ((0, pad_rows), (0, pad_cols)))).float()[None, None]
         output = self.network(tensor.to(self.device), valid=valid.to(self.device))
         score = (output["repeatability"] * output["reliability"]).cpu()
-        detection = output["repeatability"]
+        detection = output["repeatability"].cpu()
         if self.vessel_prior:
-            reach = 2 * VESSEL_REACH_PX + 1
-            near_vessel = F.max_pool2d(torch.sigmoid(output["vessels"]), reach, stride=1, padding=VESSEL_REACH_PX)
+            near_vessel = window_max(torch.sigmoid(output["vessels"]).cpu(), VESSEL_REACH_PX)
             detection = detection * (OFF_VESSEL_WEIGHT + near_vessel)
-        points = heatmap_peaks(detection.cpu(), self.max_keypoints, radius=3, mask=valid)[0]
+        points = heatmap_peaks(detection, self.max_keypoints, radius=3, mask=valid)[0]
         keep = score[0, 0, points[:, 1].long(), points[:, 0].long()] > 0
         points = points[keep]
         scores = score[0, 0, points[:, 1].long(), points[:, 0].long()]

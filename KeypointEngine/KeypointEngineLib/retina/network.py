@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from monai.networks.blocks import Convolution
@@ -71,10 +73,24 @@ def sample_at(features: torch.Tensor, points: torch.Tensor, stride: int) -> torc
     return sampled.squeeze(2).transpose(1, 2)
 
 
+def window_max(maps: torch.Tensor, radius: int) -> torch.Tensor:
+    """Maximum over (2 radius + 1)^2 windows of (B, C, H, W) maps, as max pooling with stride 1 computes it.
+
+    On the CPU, OpenCV's dilation gives the same values about a hundred times faster than torch's max pooling.
+    """
+    size = 2 * radius + 1
+    if maps.device.type != "cpu" or maps.requires_grad or maps.dtype != torch.float32:
+        return F.max_pool2d(maps, size, stride=1, padding=radius)
+    kernel = np.ones((size, size), np.uint8)
+    planes = maps.reshape(-1, *maps.shape[-2:]).numpy()
+    dilated = np.stack([cv2.dilate(np.ascontiguousarray(plane), kernel) for plane in planes])
+    return torch.from_numpy(dilated).view_as(maps)
+
+
 def heatmap_peaks(heatmap: torch.Tensor, count: int, radius: int = 4, mask: torch.Tensor | None = None) -> torch.Tensor:
     """(B, count, 2) (x, y) positions of the strongest local maxima of (B, 1, H, W) heatmaps (non-maximum
     suppression in (2 radius + 1)^2 windows), restricted to `mask` when given."""
-    peaks = heatmap * (heatmap == F.max_pool2d(heatmap, 2 * radius + 1, stride=1, padding=radius))
+    peaks = heatmap * (heatmap == window_max(heatmap, radius))
     if mask is not None:
         peaks = peaks * mask
     width = heatmap.shape[-1]

@@ -1,4 +1,5 @@
-"""Retinal pair registration (paper 002): preprocess -> extract features -> match -> robust model fit -> report.
+"""Retinal pair registration (paper 002): preprocess -> extract features -> match -> robust model fit -> subpixel
+refinement of the inliers -> report.
 
 Every backend plugs in as an extractor with `extract(image, mask) -> Features` at working scale. Inputs are pixel
 arrays [rows, cols(, channels)]; all points and models are in original-image pixels (x = column, y = row).
@@ -12,10 +13,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from KeypointEngineLib.features import Features
-from KeypointEngineLib.fitting import MODELS, GeometricModel, fit_auto, fit_model, spread
+from KeypointEngineLib.fitting import MODELS, Fit, GeometricModel, fit_auto, fit_model, spread
 from KeypointEngineLib.jobs import Job, as_job
 from KeypointEngineLib.matching import match_guided, match_mutual_nearest
-from KeypointEngineLib.retina.preprocess import prepare
+from KeypointEngineLib.refinement import refine_correspondences
+from KeypointEngineLib.retina.preprocess import Prepared, prepare
 
 RANSAC_THRESHOLD_WORKING_PX = 3.0
 GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's prediction when refining it
@@ -83,9 +85,13 @@ def make_extractor(name: str, device: str | None = None):
 
 
 def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = "auto", extractor=None,
-                  working_size: int = 768, fov_degrees: float = 45.0, ratio: float = 0.9,
+                  working_size: int = 768, fov_degrees: float = 45.0, ratio: float = 0.9, subpixel: bool = True,
                   job: Job | None = None) -> Registration:
-    """Register `moving_image` onto `fixed_image`; a failure is reported (success False), not raised."""
+    """Register `moving_image` onto `fixed_image`; a failure is reported (success False), not raised.
+
+    With `subpixel`, the inliers of the final fit are located again by template matching on the working images and
+    the model fitted to them (see refinement.py).
+    """
     job, start = as_job(job), time.perf_counter()
     if model != "auto" and model not in MODELS:
         raise ValueError(f"Unknown transform model {model!r}: use one of auto, {', '.join(MODELS)}.")
@@ -93,9 +99,9 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     job.report("Preparing images", 0.0)
     fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
     job.report("Detecting keypoints", 0.15)
-    fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed.scale)
+    fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed)
     job.report("Detecting keypoints", 0.45)
-    moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving.scale)
+    moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving)
     job.report("Matching", 0.75)
     matches = match_mutual_nearest(fixed_features, moving_features, ratio)
     fixed_points, moving_points = matches.points(fixed_features, moving_features)
@@ -113,6 +119,10 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
         refined = _fit(model, guided_fixed, guided_moving, threshold, fov_area)
         if refined is not None and refined.inliers.sum() > fit.inliers.sum():
             fit, matches, fixed_points, moving_points = refined, guided, guided_fixed, guided_moving
+    if fit is not None and subpixel:
+        job.report("Refining to subpixel precision", 0.96)
+        fit, fixed_points, moving_points = _refine_subpixel(fit, model, fixed, moving, fixed_points, moving_points,
+                                                           threshold, fov_area)
     job.report("Fitting the transform", 1.0)
 
     counts = dict(fixed_keypoints=len(fixed_features), moving_keypoints=len(moving_features), matches=len(matches))
@@ -126,10 +136,30 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
         return Registration(report, None, np.zeros((0, 2)), np.zeros((0, 2)))
     inliers = fit.inliers
     report = RegistrationReport(
-        True, fit.model.kind, **counts, inliers=int(inliers.sum()), inlier_ratio=float(inliers.mean()),
+        True, fit.model.kind, **counts, inliers=int(inliers.sum()), inlier_ratio=float(inliers.sum() / len(matches)),
         median_residual_px=float(np.median(fit.residuals[inliers])),
         inlier_spread=spread(fixed_points[inliers], fov_area), seconds=seconds)
     return Registration(report, fit.model, fixed_points[inliers], moving_points[inliers])
+
+
+def _refine_subpixel(fit: Fit, model: str, fixed: Prepared, moving: Prepared, fixed_points: np.ndarray,
+                     moving_points: np.ndarray, threshold: float,
+                     fov_area: float) -> tuple[Fit, np.ndarray, np.ndarray]:
+    """The fit's inliers located to subpixel precision and `model` fitted to them again (with "auto", precise points
+    may now show the curvature that noisy ones hid): (fit, fixed points, moving points); the fit given, with its
+    points, where too few inliers can be located."""
+    inlier_points = fixed_points[fit.inliers]
+
+    def working_fixed_to_moving(points: np.ndarray) -> np.ndarray:
+        return moving.to_working(fit.model.fixed_to_moving(fixed.to_original(points)))
+
+    located, accepted = refine_correspondences(fixed.image, moving.image, fixed.to_working(inlier_points),
+                                               working_fixed_to_moving)
+    fixed_located, moving_located = inlier_points[accepted], moving.to_original(located[accepted])
+    refined = _fit(model, fixed_located, moving_located, threshold, fov_area) if accepted.sum() else None
+    if refined is None or refined.inliers.sum() < MIN_SUCCESS_INLIERS[refined.model.kind]:
+        return fit, fixed_points, moving_points
+    return refined, fixed_located, moving_located
 
 
 def _fit(model: str, fixed_points, moving_points, threshold: float, fov_area: float):
@@ -138,6 +168,5 @@ def _fit(model: str, fixed_points, moving_points, threshold: float, fov_area: fl
     return fit_model(model, fixed_points, moving_points, threshold)
 
 
-def _to_original(features: Features, scale: float) -> Features:
-    """Working-scale keypoints to original pixels, with pixel centres at integers in both (as cv2.resize maps)."""
-    return Features((features.keypoints + 0.5) / scale - 0.5, features.scores, features.descriptors)
+def _to_original(features: Features, prepared: Prepared) -> Features:
+    return Features(prepared.to_original(features.keypoints).astype(np.float32), features.scores, features.descriptors)

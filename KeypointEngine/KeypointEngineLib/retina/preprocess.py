@@ -1,5 +1,5 @@
-"""Retinal preprocessing (paper 002): one channel, circular field-of-view (RoI) mask, rescale to a working scale
-set by the camera's field of view, CLAHE."""
+"""Retinal preprocessing (paper 002): one channel, circular field-of-view (RoI) mask, crop to it, rescale to a working
+scale set by the camera's field of view, CLAHE."""
 
 from __future__ import annotations
 
@@ -9,14 +9,26 @@ import cv2
 import numpy as np
 
 REFERENCE_FOV_DEGREES = 45.0
+CROP_MARGIN = 0.03  # of the field of view's diameter, kept around it when cropping: context for the rim's keypoints
 
 
 @dataclass
 class Prepared:
-    image: np.ndarray  # uint8 [rows, cols] at working scale, contrast-enhanced
+    image: np.ndarray  # uint8 [rows, cols] at working scale, contrast-enhanced: the field of view's bounding box
     mask: np.ndarray  # uint8 0/255 field-of-view mask at working scale
-    scale: float  # working px per original px
+    scale: float  # working px per original px, as asked for
     roi_diameter: float  # original px
+    origin: np.ndarray  # (x, y) original px of the crop's first pixel
+    # (x, y) working px per original px as resized: the size is rounded to whole px, so each axis differs from
+    # `scale` by up to half a px over the image, a bias every correspondence would share
+    axis_scales: np.ndarray
+
+    def to_original(self, points: np.ndarray) -> np.ndarray:
+        """Working px to original px, pixel centres at integers in both (as cv2.resize maps them)."""
+        return (np.asarray(points, np.float64) + 0.5) / self.axis_scales - 0.5 + self.origin
+
+    def to_working(self, points: np.ndarray) -> np.ndarray:
+        return (np.asarray(points, np.float64) - self.origin + 0.5) * self.axis_scales - 0.5
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -54,19 +66,30 @@ def field_of_view_mask(gray: np.ndarray) -> np.ndarray:
 
 
 def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REFERENCE_FOV_DEGREES) -> Prepared:
-    """Preprocess one image so that a 45° field of view spans about `working_size` px."""
+    """Preprocess one image so that a 45° field of view spans about `working_size` px.
+
+    Only the field of view's bounding box is kept: the black around it would cost every backend time for nothing
+    (a small aperture in a large frame is mostly black).
+    """
     gray = to_gray(image)
     if min(gray.shape) < 64:
         raise ValueError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
     mask = field_of_view_mask(gray)
     diameter = 2.0 * np.sqrt((mask > 0).sum() / np.pi)
+    x, y, width, height = cv2.boundingRect(mask)
+    margin = round(CROP_MARGIN * diameter)
+    left, top = max(x - margin, 0), max(y - margin, 0)
+    right, bottom = min(x + width + margin, gray.shape[1]), min(y + height + margin, gray.shape[0])
+    gray, mask = gray[top:bottom, left:right], mask[top:bottom, left:right]
     scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
     scale = float(np.clip(scale, 0.05, 4.0))
     size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     small = cv2.resize(gray, size, interpolation=interpolation)
     small_mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    return Prepared(enhance(small, small_mask), small_mask, scale, diameter)
+    axis_scales = np.array([size[0] / gray.shape[1], size[1] / gray.shape[0]])
+    return Prepared(enhance(small, small_mask), small_mask, scale, diameter, np.array([left, top], np.float64),
+                    axis_scales)
 
 
 def enhance(gray: np.ndarray, mask: np.ndarray, tile_px: int = 96) -> np.ndarray:
