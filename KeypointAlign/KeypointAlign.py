@@ -20,7 +20,7 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
-from KeypointAlignLib.logic import FEATURE_BACKENDS, TRANSFORM_MODELS, KeypointAlignLogic
+from KeypointAlignLib.logic import DEFAULT_FEATURES, FEATURE_BACKENDS, TRANSFORM_MODELS, KeypointAlignLogic
 
 __all__ = ["KeypointAlign", "KeypointAlignLogic", "KeypointAlignParameterNode", "KeypointAlignWidget"]
 
@@ -48,7 +48,7 @@ class KeypointAlignParameterNode:
     fixedVolume: slicer.vtkMRMLScalarVolumeNode  # vector (RGB) volumes are scalar-volume subclasses
     movingVolume: slicer.vtkMRMLScalarVolumeNode
     model: Annotated[str, Choice(list(TRANSFORM_MODELS))] = "auto"
-    features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = "sift"
+    features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = DEFAULT_FEATURES
     fieldOfViewDegrees: Annotated[float, WithinRange(10.0, 200.0)] = 45.0
     workingSize: Annotated[int, WithinRange(256, 4096)] = 768
     ratioTest: Annotated[float, WithinRange(0.5, 1.0)] = 0.9

@@ -25,7 +25,7 @@ def add_parser(subparsers):
     parser.add_argument("--fire", type=Path, help="a FIRE-layout folder (Images/, Ground Truth/)")
     parser.add_argument("--data", type=Path, help=f"data folder with fundus/DRIVE/testing/images "
                                                   f"(default: ${DATA_ENV}, else ../shared/data beside the checkout)")
-    parser.add_argument("--pairs", type=int, default=20, help="synthetic pairs per category (default 20)")
+    parser.add_argument("--pairs", type=int, default=50, help="synthetic pairs per category (default 50)")
     parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
     parser.add_argument("--backends", default=",".join(FEATURE_BACKENDS),
                         help=f"comma-separated keypoint backends (default: all: {','.join(FEATURE_BACKENDS)})")
@@ -36,6 +36,8 @@ def add_parser(subparsers):
                         help="comma-separated transform models per backend (default: homography,auto)")
     parser.add_argument("--ablate-vessel-prior", action="store_true",
                         help="also run every learned model without the vessel prior at inference")
+    parser.add_argument("--ablate-subpixel", action="store_true",
+                        help="also run every backend without the subpixel refinement of the inliers")
     parser.add_argument("--json", type=Path, help="write all figures and per-pair errors as JSON")
     parser.add_argument("--plot", type=Path, help="write the success-rate curves as PNG")
     parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
@@ -69,7 +71,8 @@ TRANSFORMS = {"homography": "projective", "auto": "auto"}  # benchmark name -> p
 
 
 def methods(backends: list[str], working_size: int, models: Path | None = None,
-            transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False) -> dict:
+            transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False,
+            ablate_subpixel: bool = False) -> dict:
     """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.learned import LearnedExtractor
@@ -88,10 +91,12 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     result = {}
     for backend, extractor in extractors.items():
         for transform in transforms:
-            def method(fixed, moving, extractor=extractor, model=TRANSFORMS[transform]):
-                return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size).model
+            for subpixel in (True, False) if ablate_subpixel else (True,):
+                def method(fixed, moving, extractor=extractor, model=TRANSFORMS[transform], subpixel=subpixel):
+                    return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size,
+                                         subpixel=subpixel).model
 
-            result[f"{backend}+{transform}"] = method
+                result[f"{backend}{'' if subpixel else '-no-subpixel'}+{transform}"] = method
     return result
 
 
@@ -105,7 +110,8 @@ def run(args) -> int:
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
           f"photographs held apart from training; seed {args.seed}.")
     # models load once, for both pair sets
-    candidates = methods(backends, args.working_size, args.models, transforms, args.ablate_vessel_prior)
+    candidates = methods(backends, args.working_size, args.models, transforms, args.ablate_vessel_prior,
+                         args.ablate_subpixel)
     report = {"synthetic": _evaluate(candidates, pairs), "fire": {}, "pairs_per_category": args.pairs,
               "seed": args.seed}
     _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)

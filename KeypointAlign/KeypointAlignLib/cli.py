@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from KeypointAlignLib.logic import FEATURE_BACKENDS, TRANSFORM_MODELS
+from KeypointAlignLib.logic import DEFAULT_FEATURES, FEATURE_BACKENDS, TRANSFORM_MODELS
 
 
 def add_parser(subparsers):
@@ -22,7 +22,8 @@ def add_parser(subparsers):
     parser.add_argument("moving", type=Path, help="moving image, aligned onto the fixed one")
     parser.add_argument("-o", "--output", type=Path, required=True, help="transform file to write (.h5 or .txt)")
     parser.add_argument("--model", choices=TRANSFORM_MODELS, default="auto", help="transform model (default: auto)")
-    parser.add_argument("--features", choices=FEATURE_BACKENDS, default="sift", help="keypoint backend")
+    parser.add_argument("--features", choices=FEATURE_BACKENDS, default=DEFAULT_FEATURES,
+                        help=f"keypoint backend (default: {DEFAULT_FEATURES})")
     parser.add_argument("--fov", type=float, default=45.0, metavar="DEGREES",
                         help="camera field of view in degrees (default 45, as FIRE and DRIVE; CHASE_DB1 is 30)")
     parser.add_argument("--working-size", type=int, default=768, metavar="PX",

@@ -18,7 +18,8 @@ from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displace
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
-FEATURE_BACKENDS = ("sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
+FEATURE_BACKENDS = ("learned", "sift")  # as KeypointEngineLib.retina.pipeline, without importing torch here
+DEFAULT_FEATURES = FEATURE_BACKENDS[0]
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 
 
@@ -35,7 +36,7 @@ class KeypointAlignLogic:
     def __init__(self):
         self._extractors = {}  # (backend, device) -> loaded extractor: models load once per logic, not per pair
 
-    def extractor(self, features="sift", device=None):
+    def extractor(self, features=DEFAULT_FEATURES, device=None):
         """The keypoint backend `features` on `device`, loaded on first use."""
         from KeypointEngineLib.retina.pipeline import make_extractor
 
@@ -43,7 +44,7 @@ class KeypointAlignLogic:
             self._extractors[features, device] = make_extractor(features, device)
         return self._extractors[features, device]
 
-    def register(self, fixedVolume, movingVolume, model="auto", features="sift", fieldOfViewDegrees=45.0,
+    def register(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES, fieldOfViewDegrees=45.0,
                  workingSize=768, ratioTest=0.9, device=None, outputTransform=None, createInlierFiducials=True,
                  createResampledVolume=False, job=None) -> AlignResult:
         """Align `movingVolume` onto `fixedVolume` (single-slice scalar or RGB vector volumes, any spacing/origin).

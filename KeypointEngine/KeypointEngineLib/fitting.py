@@ -21,6 +21,7 @@ MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}
 # auto picks the quadratic model only with this many inliers covering this share of the overlap's bounding area
 QUADRATIC_MIN_INLIERS = 30
 QUADRATIC_MIN_SPREAD = 0.25
+QUADRATIC_KEEPS = 0.99  # share of the homography's inlier count the quadratic model must keep
 
 
 @dataclass
@@ -146,8 +147,9 @@ def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area
         if (projective.inliers.sum() >= QUADRATIC_MIN_INLIERS
                 and spread(inlier_points, image_area) >= QUADRATIC_MIN_SPREAD):
             quadratic = fit_model("quadratic", fixed, moving, threshold, seed)
-            # keep it only where it fits the homography's own inliers better: the curvature must be really there
-            if quadratic is not None and quadratic.inliers.sum() >= projective.inliers.sum() and (
+            # keep it only where it fits the homography's own inliers better: the curvature must be really there.
+            # It may lose a few inliers: points right at the threshold come and go between models.
+            if quadratic is not None and quadratic.inliers.sum() >= QUADRATIC_KEEPS * projective.inliers.sum() and (
                     np.median(quadratic.residuals[projective.inliers])
                     < np.median(projective.residuals[projective.inliers])):
                 return quadratic

@@ -68,11 +68,11 @@ class Registration:
     moving_points: np.ndarray  # (M, 2) inliers, moving original px
 
 
-FEATURE_BACKENDS = ("sift", "learned")
+FEATURE_BACKENDS = ("learned", "sift")  # the first is the default: ahead on every benchmark category
 
 
 def make_extractor(name: str, device: str | None = None):
-    """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`)."""
+    """A feature backend by name: "learned" (the shipped RetinaKeypointNet, on `device`) or "sift" (OpenCV)."""
     if name == "sift":
         from KeypointEngineLib.retina.sift import SiftExtractor
 
@@ -95,7 +95,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     job, start = as_job(job), time.perf_counter()
     if model != "auto" and model not in MODELS:
         raise ValueError(f"Unknown transform model {model!r}: use one of auto, {', '.join(MODELS)}.")
-    extractor = extractor or make_extractor("sift")
+    extractor = extractor or make_extractor(FEATURE_BACKENDS[0])
     job.report("Preparing images", 0.0)
     fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
     job.report("Detecting keypoints", 0.15)
