@@ -18,7 +18,7 @@ from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displace
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
-FEATURE_BACKENDS = ("learned", "sift")  # as KeypointEngineLib.retina.pipeline, without importing torch here
+FEATURE_BACKENDS = ("sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
 DEFAULT_FEATURES = FEATURE_BACKENDS[0]
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 

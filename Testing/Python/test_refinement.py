@@ -91,12 +91,12 @@ def test_subpixel_refinement_makes_registration_more_precise():
     """A real photograph under a known retinal warp: refined inliers give a more precise transform than keypoints."""
     from KeypointEngineLib.retina.benchmark import make_benchmark_pair
     from KeypointEngineLib.retina.evaluation import pair_error
-    from KeypointEngineLib.retina.pipeline import register_pair
+    from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
 
     pair = make_benchmark_pair(data.retina(), "appearance", np.random.default_rng(3), "skimage retina")
-    errors = {}
+    errors, extractor = {}, make_extractor("learned")
     for subpixel in (True, False):
-        registration = register_pair(pair.fixed, pair.moving, subpixel=subpixel)
+        registration = register_pair(pair.fixed, pair.moving, extractor=extractor, subpixel=subpixel)
         assert registration.report.success
         errors[subpixel] = pair_error(registration.model, pair.fixed_points, pair.moving_points)
     assert errors[True] < 0.15 and errors[True] < 0.7 * errors[False], errors

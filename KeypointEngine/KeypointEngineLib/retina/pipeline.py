@@ -68,7 +68,7 @@ class Registration:
     moving_points: np.ndarray  # (M, 2) inliers, moving original px
 
 
-FEATURE_BACKENDS = ("learned", "sift")  # the first is the default: ahead on every benchmark category
+FEATURE_BACKENDS = ("sift", "learned")  # the first is the default (see README)
 
 
 def make_extractor(name: str, device: str | None = None):
