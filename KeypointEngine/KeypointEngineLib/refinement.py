@@ -88,12 +88,13 @@ def refine_correspondences(fixed_image: np.ndarray, moving_image: np.ndarray, fi
     moving_image = np.float32(moving_image)
     windows = _patches(moving_image, located, radius + search, linear)
     if np.median(_zero_shift_correlation(templates, windows[:, search:-search, search:-search])) < 0:
-        moving_image = -moving_image  # contrast inverted between the modalities
+        moving_image, windows = -moving_image, -windows  # contrast inverted between the modalities
     todo = np.arange(len(fixed_points))
-    for _ in range(passes):
+    for first_pass in [True] + [False] * (passes - 1):
         if len(todo) == 0:
             break
-        windows = _patches(moving_image, located[todo], radius + search, linear[todo])
+        if not first_pass:  # the first pass searches the windows sampled for the polarity check
+            windows = _patches(moving_image, located[todo], radius + search, linear[todo])
         shifts, found = _correlation_peaks(templates[todo], windows, search, min_correlation)
         todo = todo[found]
         located[todo] += np.einsum("nij,nj->ni", linear[todo], shifts[found])

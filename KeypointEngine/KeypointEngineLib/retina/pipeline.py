@@ -72,7 +72,7 @@ FEATURE_BACKENDS = ("sift", "learned")  # the first is the default (see README)
 
 
 def make_extractor(name: str, device: str | None = None):
-    """A feature backend by name: "learned" (the shipped RetinaKeypointNet, on `device`) or "sift" (OpenCV)."""
+    """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`)."""
     if name == "sift":
         from KeypointEngineLib.retina.sift import SiftExtractor
 
