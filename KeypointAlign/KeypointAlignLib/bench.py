@@ -76,9 +76,12 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.learned import LearnedExtractor
-    from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
+    from KeypointEngineLib.retina.pipeline import AUTO_BACKENDS, make_extractor, register_auto, register_pair
 
-    extractors = {backend: make_extractor(backend) for backend in backends}  # loaded once: a warm process
+    # loaded once: a warm process; "auto" shares the loaded backends it tries
+    needed = {*backends, *(AUTO_BACKENDS if "auto" in backends else ())} - {"auto"}
+    loaded = {name: make_extractor(name) for name in sorted(needed)}
+    extractors = {backend: loaded[backend] for backend in backends if backend != "auto"}
     if models is not None:
         registry = ModelRegistry(models)
         for card in registry.cards():
@@ -89,6 +92,12 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
                 extractors[f"{name}-no-vessel-prior"] = LearnedExtractor(
                     extractor.card.name, registry=ModelRegistry(extractor.card.folder), vessel_prior=False)
     result = {}
+    if "auto" in backends:
+        for transform in transforms:
+            def method(fixed, moving, model=TRANSFORMS[transform]):
+                return register_auto(fixed, moving, loaded.get, model=model, working_size=working_size).model
+
+            result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():
         for transform in transforms:
             for subpixel in (True, False) if ablate_subpixel else (True,):

@@ -23,7 +23,8 @@ def add_parser(subparsers):
     parser.add_argument("-o", "--output", type=Path, required=True, help="transform file to write (.h5 or .txt)")
     parser.add_argument("--model", choices=TRANSFORM_MODELS, default="auto", help="transform model (default: auto)")
     parser.add_argument("--features", choices=FEATURE_BACKENDS, default=DEFAULT_FEATURES,
-                        help=f"keypoint backend (default: {DEFAULT_FEATURES})")
+                        help=f"keypoint backend (default: {DEFAULT_FEATURES}: SIFT, then the learned model where "
+                             "SIFT's result is not confident, as across modalities)")
     parser.add_argument("--fov", type=float, default=45.0, metavar="DEGREES",
                         help="camera field of view in degrees (default 45, as FIRE and DRIVE; CHASE_DB1 is 30)")
     parser.add_argument("--working-size", type=int, default=768, metavar="PX",

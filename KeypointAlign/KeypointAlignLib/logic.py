@@ -18,7 +18,7 @@ from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displace
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
-FEATURE_BACKENDS = ("sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
+FEATURE_BACKENDS = ("auto", "sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
 DEFAULT_FEATURES = FEATURE_BACKENDS[0]
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 
@@ -55,7 +55,7 @@ class KeypointAlignLogic:
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
         """
-        from KeypointEngineLib.retina.pipeline import register_pair
+        from KeypointEngineLib.retina.pipeline import register_auto, register_pair
 
         if model not in TRANSFORM_MODELS:
             raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
@@ -65,9 +65,13 @@ class KeypointAlignLogic:
                 "vtkMRMLLinearTransformNode"):
             raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
                              "'Create new transform'.")
-        registration = register_pair(fixedPixels, movingPixels, model=model,
-                                     extractor=self.extractor(features, device), working_size=workingSize,
-                                     fov_degrees=fieldOfViewDegrees, ratio=ratioTest, job=job)
+        options = dict(model=model, working_size=workingSize, fov_degrees=fieldOfViewDegrees, ratio=ratioTest, job=job)
+        if features == "auto":
+            registration = register_auto(fixedPixels, movingPixels, lambda name: self.extractor(name, device),
+                                         **options)
+        else:
+            registration = register_pair(fixedPixels, movingPixels, extractor=self.extractor(features, device),
+                                         **options)
         if not registration.report.success:
             return AlignResult(None, registration.report, registration)
 

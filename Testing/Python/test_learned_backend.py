@@ -11,7 +11,7 @@ from skimage.io import imread
 from KeypointEngineLib.retina.benchmark import make_benchmark_pair
 from KeypointEngineLib.retina.evaluation import pair_error
 from KeypointEngineLib.retina.learned import RIM_MARGIN_PX, LearnedExtractor
-from KeypointEngineLib.retina.pipeline import register_pair
+from KeypointEngineLib.retina.pipeline import make_extractor, register_auto, register_pair
 from KeypointEngineLib.retina.preprocess import prepare
 from KeypointMRMLLib.images2d import read_image_2d
 
@@ -65,6 +65,26 @@ def test_learned_backend_registers_colour_fundus_to_angiography(drive_test_image
     registration = register_pair(pair.fixed, pair.moving, extractor=extractors[True])
     assert registration.report.success
     assert pair_error(registration.model, pair.fixed_points, pair.moving_points) * pair.fire_scale < 25
+
+
+def test_auto_backend_keeps_sift_within_a_modality_and_falls_back_to_learned_across(drive_test_image):
+    """"auto" tries SIFT first and the learned model only where SIFT's registration is not confident."""
+    loaded, tried = {}, []
+
+    def extractor_for(name):
+        tried.append(name)
+        return loaded.setdefault(name, make_extractor(name, "cpu"))
+
+    rng = np.random.default_rng(7)
+    same = make_benchmark_pair(drive_test_image[0], "high_overlap", rng)
+    registration = register_auto(same.fixed, same.moving, extractor_for)
+    assert tried == ["sift"] and registration.report.confident
+    cross = next(pair for pair in (make_benchmark_pair(drive_test_image[0], "cross_modal", rng) for _ in range(20))
+                 if pair.modality == "angiography")
+    tried.clear()
+    registration = register_auto(cross.fixed, cross.moving, extractor_for)
+    assert tried == ["sift", "learned"] and registration.report.confident
+    assert pair_error(registration.model, cross.fixed_points, cross.moving_points) * cross.fire_scale < 25
 
 
 def test_bench_ablates_the_vessel_prior_with_the_same_weights():

@@ -8,6 +8,7 @@ arrays [rows, cols(, channels)]; all points and models are in original-image pix
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -68,11 +69,15 @@ class Registration:
     moving_points: np.ndarray  # (M, 2) inliers, moving original px
 
 
-FEATURE_BACKENDS = ("sift", "learned")  # the first is the default (see README)
+FEATURE_BACKENDS = ("auto", "sift", "learned")  # the first is the default (see README)
+# "auto": SIFT first, as the most precise within one modality; the learned backend where SIFT's result is not
+# confident, as across modalities, where SIFT fails (SIFT was confident on none of the failed benchmark pairs)
+AUTO_BACKENDS = ("sift", "learned")
 
 
 def make_extractor(name: str, device: str | None = None):
-    """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`)."""
+    """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`).
+    "auto" is no single extractor: see register_auto."""
     if name == "sift":
         from KeypointEngineLib.retina.sift import SiftExtractor
 
@@ -81,6 +86,8 @@ def make_extractor(name: str, device: str | None = None):
         from KeypointEngineLib.retina.learned import LearnedExtractor
 
         return LearnedExtractor(device=device)
+    if name == "auto":
+        raise ValueError('"auto" tries several backends: call register_auto, not make_extractor.')
     raise ValueError(f"Unknown keypoint backend {name!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
 
 
@@ -140,6 +147,22 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
         median_residual_px=float(np.median(fit.residuals[inliers])),
         inlier_spread=spread(fixed_points[inliers], fov_area), seconds=seconds)
     return Registration(report, fit.model, fixed_points[inliers], moving_points[inliers])
+
+
+def register_auto(fixed_image: np.ndarray, moving_image: np.ndarray, extractor_for: Callable[[str], object],
+                  **options) -> Registration:
+    """register_pair with each of AUTO_BACKENDS in turn until a registration is confident; otherwise the successful
+    one with the most inliers (or the last failure). `extractor_for(name)` gives a loaded backend, so the learned
+    model is only loaded when a pair needs it; `options` go to register_pair. The report's seconds cover every try."""
+    start, tried = time.perf_counter(), []
+    for name in AUTO_BACKENDS:
+        tried.append(register_pair(fixed_image, moving_image, extractor=extractor_for(name), **options))
+        if tried[-1].report.confident:
+            break
+    successful = [registration for registration in tried if registration.report.success]
+    chosen = max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1]
+    chosen.report.seconds = time.perf_counter() - start
+    return chosen
 
 
 def _refine_subpixel(fit: Fit, model: str, fixed: Prepared, moving: Prepared, fixed_points: np.ndarray,
