@@ -79,6 +79,8 @@ def test_auto_backend_keeps_sift_within_a_modality_and_falls_back_to_learned_acr
     same = make_benchmark_pair(drive_test_image[0], "high_overlap", rng)
     registration = register_auto(same.fixed, same.moving, extractor_for)
     assert tried == ["sift"] and registration.report.confident
+    default = register_pair(same.fixed, same.moving)  # one backend per call: SIFT unless given
+    assert np.allclose(default.fixed_points, registration.fixed_points)
     cross = next(pair for pair in (make_benchmark_pair(drive_test_image[0], "cross_modal", rng) for _ in range(20))
                  if pair.modality == "angiography")
     tried.clear()

@@ -102,7 +102,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     job, start = as_job(job), time.perf_counter()
     if model != "auto" and model not in MODELS:
         raise ValueError(f"Unknown transform model {model!r}: use one of auto, {', '.join(MODELS)}.")
-    extractor = extractor or make_extractor(FEATURE_BACKENDS[0])
+    extractor = extractor or make_extractor(AUTO_BACKENDS[0])  # one backend per call: SIFT unless given
     job.report("Preparing images", 0.0)
     fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
     job.report("Detecting keypoints", 0.15)
