@@ -76,7 +76,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.learned import LearnedExtractor
-    from KeypointEngineLib.retina.pipeline import AUTO_BACKENDS, make_extractor, register_auto, register_pair
+    from KeypointEngineLib.retina.pipeline import AUTO_BACKENDS, make_extractor, register_pair, register_with_features
 
     # loaded once: a warm process; "auto" shares the loaded backends it tries
     needed = {*backends, *(AUTO_BACKENDS if "auto" in backends else ())} - {"auto"}
@@ -95,7 +95,8 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     if "auto" in backends:
         for transform in transforms:
             def method(fixed, moving, model=TRANSFORMS[transform]):
-                return register_auto(fixed, moving, loaded.get, model=model, working_size=working_size).model
+                return register_with_features(fixed, moving, "auto", loaded.get, model=model,
+                                              working_size=working_size).model
 
             result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():

@@ -55,7 +55,7 @@ class KeypointAlignLogic:
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
         """
-        from KeypointEngineLib.retina.pipeline import register_auto, register_pair
+        from KeypointEngineLib.retina.pipeline import register_with_features
 
         if model not in TRANSFORM_MODELS:
             raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
@@ -65,13 +65,10 @@ class KeypointAlignLogic:
                 "vtkMRMLLinearTransformNode"):
             raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
                              "'Create new transform'.")
-        options = dict(model=model, working_size=workingSize, fov_degrees=fieldOfViewDegrees, ratio=ratioTest, job=job)
-        if features == "auto":
-            registration = register_auto(fixedPixels, movingPixels, lambda name: self.extractor(name, device),
-                                         **options)
-        else:
-            registration = register_pair(fixedPixels, movingPixels, extractor=self.extractor(features, device),
-                                         **options)
+        registration = register_with_features(fixedPixels, movingPixels, features,
+                                              lambda name: self.extractor(name, device), model=model,
+                                              working_size=workingSize, fov_degrees=fieldOfViewDegrees,
+                                              ratio=ratioTest, job=job)
         if not registration.report.success:
             return AlignResult(None, registration.report, registration)
 

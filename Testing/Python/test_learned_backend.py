@@ -11,7 +11,7 @@ from skimage.io import imread
 from KeypointEngineLib.retina.benchmark import make_benchmark_pair
 from KeypointEngineLib.retina.evaluation import pair_error
 from KeypointEngineLib.retina.learned import RIM_MARGIN_PX, LearnedExtractor
-from KeypointEngineLib.retina.pipeline import make_extractor, register_auto, register_pair
+from KeypointEngineLib.retina.pipeline import make_extractor, register_pair, register_with_features
 from KeypointEngineLib.retina.preprocess import prepare
 from KeypointMRMLLib.images2d import read_image_2d
 
@@ -73,18 +73,20 @@ def test_auto_backend_keeps_sift_within_a_modality_and_falls_back_to_learned_acr
 
     def extractor_for(name):
         tried.append(name)
-        return loaded.setdefault(name, make_extractor(name, "cpu"))
+        if name not in loaded:
+            loaded[name] = make_extractor(name, "cpu")
+        return loaded[name]
 
     rng = np.random.default_rng(7)
     same = make_benchmark_pair(drive_test_image[0], "high_overlap", rng)
-    registration = register_auto(same.fixed, same.moving, extractor_for)
+    registration = register_with_features(same.fixed, same.moving, "auto", extractor_for)
     assert tried == ["sift"] and registration.report.confident
     default = register_pair(same.fixed, same.moving)  # one backend per call: SIFT unless given
     assert np.allclose(default.fixed_points, registration.fixed_points)
     cross = next(pair for pair in (make_benchmark_pair(drive_test_image[0], "cross_modal", rng) for _ in range(20))
                  if pair.modality == "angiography")
     tried.clear()
-    registration = register_auto(cross.fixed, cross.moving, extractor_for)
+    registration = register_with_features(cross.fixed, cross.moving, "auto", extractor_for)
     assert tried == ["sift", "learned"] and registration.report.confident
     assert pair_error(registration.model, cross.fixed_points, cross.moving_points) * cross.fire_scale < 25
 

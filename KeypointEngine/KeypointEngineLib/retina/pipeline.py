@@ -77,7 +77,7 @@ AUTO_BACKENDS = ("sift", "learned")
 
 def make_extractor(name: str, device: str | None = None):
     """A feature backend by name: "sift" (OpenCV), or "learned" (the shipped RetinaKeypointNet, on `device`).
-    "auto" is no single extractor: see register_auto."""
+    "auto" is no single extractor: see register_with_features."""
     if name == "sift":
         from KeypointEngineLib.retina.sift import SiftExtractor
 
@@ -87,7 +87,7 @@ def make_extractor(name: str, device: str | None = None):
 
         return LearnedExtractor(device=device)
     if name == "auto":
-        raise ValueError('"auto" tries several backends: call register_auto, not make_extractor.')
+        raise ValueError('"auto" tries several backends: call register_with_features, not make_extractor.')
     raise ValueError(f"Unknown keypoint backend {name!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
 
 
@@ -149,13 +149,16 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     return Registration(report, fit.model, fixed_points[inliers], moving_points[inliers])
 
 
-def register_auto(fixed_image: np.ndarray, moving_image: np.ndarray, extractor_for: Callable[[str], object],
-                  **options) -> Registration:
-    """register_pair with each of AUTO_BACKENDS in turn until a registration is confident; otherwise the successful
-    one with the most inliers (or the last failure). `extractor_for(name)` gives a loaded backend, so the learned
-    model is only loaded when a pair needs it; `options` go to register_pair. The report's seconds cover every try."""
+def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, features: str,
+                           extractor_for: Callable[[str], object], **options) -> Registration:
+    """register_pair with the backend named `features`; with "auto", with each of AUTO_BACKENDS in turn until a
+    registration is confident, keeping otherwise the successful one with the most inliers (or the last failure).
+    `extractor_for(name)` gives a loaded backend, so a model loads only when a pair needs it; `options` go to
+    register_pair. The report's seconds cover every try."""
+    if features not in FEATURE_BACKENDS:
+        raise ValueError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
     start, tried = time.perf_counter(), []
-    for name in AUTO_BACKENDS:
+    for name in AUTO_BACKENDS if features == "auto" else (features,):
         tried.append(register_pair(fixed_image, moving_image, extractor=extractor_for(name), **options))
         if tried[-1].report.confident:
             break
