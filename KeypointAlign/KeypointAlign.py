@@ -7,10 +7,13 @@ is re-exported here so console users find it where Slicer users expect it:
     result = KeypointAlignLogic().register(fixedNode, movingNode, model="auto")
 """
 
+import logging
 import traceback
 from typing import Annotated
 
+import qt
 import slicer
+import vtk
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
@@ -20,7 +23,15 @@ from slicer.ScriptedLoadableModule import (
 )
 from slicer.util import VTKObservationMixin
 
-from KeypointAlignLib.logic import DEFAULT_FEATURES, FEATURE_BACKENDS, TRANSFORM_MODELS, KeypointAlignLogic
+from KeypointAlignLib.logic import KeypointAlignLogic
+from KeypointEngineLib.compatibility import unsupported_slicer_message
+from KeypointEngineLib.retina.parameters import (
+    FEATURE_BACKENDS,
+    FIELD_OF_VIEW,
+    RATIO_TEST,
+    TRANSFORM_MODELS,
+    WORKING_SIZE,
+)
 
 __all__ = ["KeypointAlign", "KeypointAlignLogic", "KeypointAlignParameterNode", "KeypointAlignWidget"]
 
@@ -41,17 +52,22 @@ class KeypointAlign(ScriptedLoadableModule):
             "Method after Rivas-Villar et al., QIMS 2023 (joint keypoint detection and description for colour fundus "
             "registration) and Retinal IPA (arXiv 2407.18362). Part of SlicerKeypoints (Apache-2.0)."
         )
+        unsupported = unsupported_slicer_message("KeypointAlign")
+        if unsupported:
+            logging.error(unsupported)
+            self.parent.helpText = unsupported
 
 
 @parameterNodeWrapper
 class KeypointAlignParameterNode:
     fixedVolume: slicer.vtkMRMLScalarVolumeNode  # vector (RGB) volumes are scalar-volume subclasses
     movingVolume: slicer.vtkMRMLScalarVolumeNode
-    model: Annotated[str, Choice(list(TRANSFORM_MODELS))] = "auto"
-    features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = DEFAULT_FEATURES
-    fieldOfViewDegrees: Annotated[float, WithinRange(10.0, 200.0)] = 45.0
-    workingSize: Annotated[int, WithinRange(256, 4096)] = 768
-    ratioTest: Annotated[float, WithinRange(0.5, 1.0)] = 0.9
+    model: Annotated[str, Choice(list(TRANSFORM_MODELS))] = TRANSFORM_MODELS[0]
+    features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = FEATURE_BACKENDS[0]
+    fieldOfViewDegrees: Annotated[float, WithinRange(FIELD_OF_VIEW.minimum, FIELD_OF_VIEW.maximum)] = (
+        FIELD_OF_VIEW.default)
+    workingSize: Annotated[int, WithinRange(WORKING_SIZE.minimum, WORKING_SIZE.maximum)] = int(WORKING_SIZE.default)
+    ratioTest: Annotated[float, WithinRange(RATIO_TEST.minimum, RATIO_TEST.maximum)] = RATIO_TEST.default
     useGpu: bool = True
     outputTransform: slicer.vtkMRMLTransformNode
     createInlierFiducials: bool = True
@@ -65,7 +81,8 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._job = None
+        self._run = None  # the registration running in the background (KeypointEngineLib.jobs.BackgroundRun)
+        self._timer = None
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
@@ -78,6 +95,9 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
+        self._timer = qt.QTimer()
+        self._timer.setInterval(100)  # ms: progress and the end of the run are picked up on the main thread
+        self._timer.connect("timeout()", self._onTimer)
         self.initializeParameterNode()
 
     def cleanup(self):
@@ -90,7 +110,7 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
             self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self._updateApplyButton)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
 
     def onSceneStartClose(self, caller, event):
         self.setParameterNode(None)
@@ -107,15 +127,15 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def setParameterNode(self, inputParameterNode):
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self._updateApplyButton)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, slicer.vtkCommand.ModifiedEvent, self._updateApplyButton)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
             self._updateApplyButton()
 
     def _updateApplyButton(self, caller=None, event=None):
-        if self._job is not None:
+        if self._run is not None:
             return
         ready = bool(self._parameterNode and self._parameterNode.fixedVolume and self._parameterNode.movingVolume)
         self.ui.applyButton.enabled = ready
@@ -123,8 +143,8 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             "Select a fixed and a moving image.")
 
     def onApplyButton(self):
-        if self._job is not None:  # the button reads "Cancel" while a registration runs
-            self._job.cancel_token.cancel()
+        if self._run is not None:  # the button reads "Cancel" while a registration runs
+            self._run.cancel()
             self.ui.statusLabel.text = "Cancelling…"
             return
         from KeypointEngine import ensureDependencies
@@ -132,33 +152,46 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not ensureDependencies("KeypointAlign"):
             self.ui.statusLabel.text = "KeypointAlign needs its Python packages installed to run."
             return
-        from KeypointEngineLib.jobs import Job, JobCancelled
+        from KeypointEngineLib.jobs import BackgroundRun
 
         parameters = self._parameterNode
-        self._job = Job(progress=self._onProgress)
-        self._setRunning(True)
-        try:
-            result = self.logic.register(
+        try:  # bad input or options are reported before anything runs
+            self._run = BackgroundRun(self.logic.registrationTask(
                 parameters.fixedVolume, parameters.movingVolume, model=parameters.model,
                 features=parameters.features, fieldOfViewDegrees=parameters.fieldOfViewDegrees,
                 workingSize=parameters.workingSize, ratioTest=parameters.ratioTest,
                 device=None if parameters.useGpu else "cpu", outputTransform=parameters.outputTransform,
                 createInlierFiducials=parameters.createInlierFiducials,
-                createResampledVolume=parameters.createResampledVolume, job=self._job)
-            self._showResult(result)
+                createResampledVolume=parameters.createResampledVolume))
+        except Exception as error:
+            self._showError(error)
+            return
+        self._setRunning(True)
+        self._timer.start()
+
+    def _onTimer(self):
+        stage, fraction = self._run.progress
+        self.ui.progressBar.value = int(round(100 * fraction))
+        self.ui.statusLabel.text = "Cancelling…" if self._run.cancelled else stage
+        if not self._run.poll():  # still working off the main thread
+            return
+        self._timer.stop()
+        run, self._run = self._run, None
+        self._setRunning(False)
+        from KeypointEngineLib.jobs import JobCancelled
+
+        try:
+            result = run.result()
         except JobCancelled:
             self.ui.statusLabel.text = "Cancelled; the scene is as it was."
-        except Exception as error:  # shown to the user with the details, nothing half-made is left in the scene
-            self.ui.statusLabel.text = f"Registration failed: {error}"
-            slicer.util.errorDisplay(f"Registration failed: {error}", detailedText=traceback.format_exc())
-        finally:
-            self._job = None
-            self._setRunning(False)
+        except Exception as error:  # nothing half-made is left in the scene
+            self._showError(error)
+        else:
+            self._showResult(result)
 
-    def _onProgress(self, stage, fraction):
-        self.ui.progressBar.value = int(round(100 * fraction))
-        self.ui.statusLabel.text = stage
-        slicer.app.processEvents()  # keeps the GUI alive and lets the Cancel click reach the job
+    def _showError(self, error):
+        self.ui.statusLabel.text = f"Registration failed: {error}"
+        slicer.util.errorDisplay(f"Registration failed: {error}", detailedText=traceback.format_exc())
 
     def _setRunning(self, running):
         self.ui.applyButton.text = "Cancel" if running else "Apply"
@@ -171,12 +204,14 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._updateApplyButton()
 
     def _showResult(self, result):
-        parameters = self._parameterNode
-        parameters.outputTransform = result.transformNode
+        self.ui.statusLabel.text = result.report.summary()
+        if result.transformNode is None:  # the registration found no transform: the report says why
+            slicer.util.warningDisplay(result.report.summary(), windowTitle="KeypointAlign: no registration")
+            return
+        parameters = self._parameterNode  # the output choice stays as it was: a next run makes new nodes again
         parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
         slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,
                                          foregroundOpacity=0.5, fit=True)
-        self.ui.statusLabel.text = result.report.summary()
         if not result.report.confident:
             slicer.util.warningDisplay(result.report.summary(), windowTitle="KeypointAlign: low confidence")
 

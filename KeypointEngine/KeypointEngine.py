@@ -4,11 +4,13 @@ The other SlicerKeypoints modules call `ensureDependencies()` on their first App
 time or without the user's confirmation.
 """
 
+import logging
 import os
 
 import slicer
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleTest
 
+from KeypointEngineLib.compatibility import unsupported_slicer_message
 from KeypointEngineLib.requirements import missing_requirements, read_requirements, torch_pip_arguments
 
 
@@ -22,6 +24,10 @@ class KeypointEngine(ScriptedLoadableModule):
         self.parent.contributors = ["SlicerKeypoints developers"]
         self.parent.helpText = "Shared PyTorch engine of the SlicerKeypoints modules (dependencies, device, models)."
         self.parent.acknowledgementText = "Part of SlicerKeypoints (Apache-2.0)."
+        unsupported = unsupported_slicer_message("SlicerKeypoints")
+        if unsupported:
+            logging.error(unsupported)
+            self.parent.helpText = unsupported
 
 
 def requirementsPath():
@@ -40,16 +46,26 @@ def ensureDependencies(requester="SlicerKeypoints"):
         windowTitle="SlicerKeypoints: install dependencies",
     ):
         return False
+    pipEnsure = _pipEnsure()
     with slicer.util.WaitCursor():
         for requirement in missing:
             # torch first gets CPU wheels on machines without an NVIDIA driver (no multi-GB CUDA download)
             arguments = torch_pip_arguments(requirement) if requirement.name == "torch" else [str(requirement)]
-            pipEnsure = getattr(getattr(slicer, "packaging", None), "pip_ensure", None)
             if pipEnsure is not None and requirement.name != "torch":
-                pipEnsure([requirement], requester=requester)
+                # the user confirmed above: no second question; installing in a test run is what the test asked for
+                pipEnsure([requirement], prompt_install=False, requester=requester, skip_in_testing=False)
             else:
                 slicer.util.pip_install(arguments)
     return not missing_requirements(read_requirements(requirementsPath()))
+
+
+def _pipEnsure():
+    """slicer.packaging.pip_ensure on Slicer >= 5.12 (not imported at start-up), else None (older Slicer)."""
+    try:
+        import slicer.packaging
+    except ImportError:
+        return None
+    return slicer.packaging.pip_ensure
 
 
 class KeypointEngineTest(ScriptedLoadableModuleTest):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from KeypointAlignLib.logic import FEATURE_BACKENDS
+from KeypointEngineLib.retina.parameters import FEATURE_BACKENDS
 
 DATA_ENV = "KEYPOINT_DATA"
 
@@ -75,13 +75,12 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
             ablate_subpixel: bool = False) -> dict:
     """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
+    from KeypointEngineLib.retina.backends import RETINA_BACKENDS
     from KeypointEngineLib.retina.learned import LearnedExtractor
-    from KeypointEngineLib.retina.pipeline import AUTO_BACKENDS, make_extractor, register_pair, register_with_features
+    from KeypointEngineLib.retina.pipeline import register_pair, register_with_features
 
-    # loaded once: a warm process; "auto" shares the loaded backends it tries
-    needed = {*backends, *(AUTO_BACKENDS if "auto" in backends else ())} - {"auto"}
-    loaded = {name: make_extractor(name) for name in sorted(needed)}
-    extractors = {backend: loaded[backend] for backend in backends if backend != "auto"}
+    # loaded once, in the engine's pool: a warm process; "auto" shares the loaded backends it tries
+    extractors = {backend: RETINA_BACKENDS.get(backend) for backend in backends if backend != "auto"}
     if models is not None:
         registry = ModelRegistry(models)
         for card in registry.cards():
@@ -95,8 +94,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     if "auto" in backends:
         for transform in transforms:
             def method(fixed, moving, model=TRANSFORMS[transform]):
-                return register_with_features(fixed, moving, "auto", loaded.get, model=model,
-                                              working_size=working_size).model
+                return register_with_features(fixed, moving, "auto", model=model, working_size=working_size).model
 
             result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():
@@ -111,10 +109,13 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
 
 
 def run(args) -> int:
-    from KeypointEngineLib.retina.benchmark import CATEGORIES, make_benchmark
+    from KeypointCLI.outputs import check_output, write_json
+    from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark
 
     backends = _names(args.backends, FEATURE_BACKENDS, "backend")
     transforms = tuple(_names(args.transforms, TRANSFORMS, "transform"))
+    check_output(args.json, (".json",), "JSON figures")
+    check_output(args.plot, (".png",), "plot")
     images = benchmark_images(args.data)
     pairs = make_benchmark(images, args.pairs, args.seed)
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
@@ -133,8 +134,7 @@ def run(args) -> int:
     report["peak_rss_mib"] = peak_rss_mib()
     print(f"\nPeak resident memory of this process: {report['peak_rss_mib']:.0f} MiB")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        write_json(args.json, report)
     if args.plot:
         _plot({name: result["errors"] for name, result in report["synthetic"].items()}, args.plot)
     if args.card:
@@ -169,8 +169,8 @@ def record_in_card(card_path: Path, report: dict) -> None:
 
 def _evaluate(candidates: dict, pairs) -> dict:
     """Scores per category, seconds per pair and per-pair errors of every method on the same pairs."""
-    from KeypointEngineLib.retina.benchmark import run_method
-    from KeypointEngineLib.retina.evaluation import score_by_category
+    from KeypointEvaluationLib.retina.benchmark import run_method
+    from KeypointEvaluationLib.retina.fire_score import score_by_category
 
     results = {}
     for name, method in candidates.items():
@@ -190,8 +190,8 @@ def peak_rss_mib() -> float:
 
 
 def _fire_benchmark_pairs(folder: Path):
-    from KeypointEngineLib.retina.benchmark import BenchmarkPair
-    from KeypointEngineLib.retina.fire import read_fire_folder
+    from KeypointEvaluationLib.retina.benchmark import BenchmarkPair
+    from KeypointEvaluationLib.retina.fire import read_fire_folder
     from KeypointMRMLLib.images2d import read_image_2d
 
     pairs = []
@@ -217,7 +217,7 @@ def _plot(curves: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from KeypointEngineLib.retina.evaluation import MAX_THRESHOLD_PX, success_curve
+    from KeypointEvaluationLib.retina.fire_score import MAX_THRESHOLD_PX, success_curve
 
     categories = sorted({category for errors in curves.values() for category in errors})
     figure, axes = plt.subplots(1, len(categories), figsize=(4 * len(categories), 3.6), sharey=True)

@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from KeypointAlignLib.logic import DEFAULT_FEATURES, FEATURE_BACKENDS, TRANSFORM_MODELS
+from KeypointEngineLib.retina.parameters import (
+    DEVICES,
+    FEATURE_BACKENDS,
+    FIELD_OF_VIEW,
+    RATIO_TEST,
+    TRANSFORM_MODELS,
+    WORKING_SIZE,
+)
+
+TRANSFORM_SUFFIXES = (".h5", ".txt", ".tfm")
 
 
 def add_parser(subparsers):
+    from KeypointCLI.exits import add_confidence_option
+
     parser = subparsers.add_parser(
         "align", help="register a moving retinal image onto a fixed one",
         description="Register MOVING onto FIXED (JPEG, PNG or TIFF as fundus cameras write them, or single-slice "
                     "NRRD/NIfTI volumes) and write the transform as Slicer writes it (ITK convention, LPS): loaded "
                     "into Slicer and applied to the moving image, it aligns it with the fixed one. A failed "
-                    "registration exits with status 1 and writes no transform and no mapped points.")
+                    "registration exits with status 1 and writes no transform and no mapped points; every output "
+                    "path is checked before the work and written whole or not at all.")
     parser.add_argument("fixed", type=Path, help="fixed (reference) image")
     parser.add_argument("moving", type=Path, help="moving image, aligned onto the fixed one")
     parser.add_argument("-o", "--output", type=Path, required=True, help="transform file to write (.h5 or .txt)")
-    parser.add_argument("--model", choices=TRANSFORM_MODELS, default="auto", help="transform model (default: auto)")
-    parser.add_argument("--features", choices=FEATURE_BACKENDS, default=DEFAULT_FEATURES,
-                        help=f"keypoint backend (default: {DEFAULT_FEATURES}: SIFT, then the learned model where "
+    parser.add_argument("--model", choices=TRANSFORM_MODELS, default=TRANSFORM_MODELS[0],
+                        help=f"transform model (default: {TRANSFORM_MODELS[0]})")
+    parser.add_argument("--features", choices=FEATURE_BACKENDS, default=FEATURE_BACKENDS[0],
+                        help=f"keypoint backend (default: {FEATURE_BACKENDS[0]}: SIFT, then the learned model where "
                              "SIFT's result is not confident, as across modalities)")
-    parser.add_argument("--fov", type=float, default=45.0, metavar="DEGREES",
-                        help="camera field of view in degrees (default 45, as FIRE and DRIVE; CHASE_DB1 is 30)")
-    parser.add_argument("--working-size", type=int, default=768, metavar="PX",
-                        help="pixels spanned by a 45° field of view while detecting keypoints (default 768)")
-    parser.add_argument("--ratio", type=float, default=0.9, help="descriptor ratio test, 1 disables (default 0.9)")
-    parser.add_argument("--device", default=None, help="auto, cpu, cuda or mps (learned backends)")
+    parser.add_argument("--fov", type=float, default=FIELD_OF_VIEW.default, metavar="DEGREES",
+                        help=f"camera field of view, {FIELD_OF_VIEW.minimum:g}-{FIELD_OF_VIEW.maximum:g} degrees "
+                             f"(default {FIELD_OF_VIEW.default:g}, as FIRE and DRIVE; CHASE_DB1 is 30)")
+    parser.add_argument("--working-size", type=int, default=WORKING_SIZE.default, metavar="PX",
+                        help=f"pixels spanned by a 45° field of view while detecting keypoints, "
+                             f"{WORKING_SIZE.minimum:g}-{WORKING_SIZE.maximum:g} (default {WORKING_SIZE.default:g})")
+    parser.add_argument("--ratio", type=float, default=RATIO_TEST.default,
+                        help=f"descriptor ratio test, {RATIO_TEST.minimum:g}-{RATIO_TEST.maximum:g}; 1 disables it "
+                             f"(default {RATIO_TEST.default:g})")
+    parser.add_argument("--device", choices=DEVICES, default=None,
+                        help="where the learned model runs (default: $KEYPOINT_DEVICE, else auto: a GPU if any)")
     parser.add_argument("--warped", type=Path, help="also write the moving image resampled onto the fixed one (PNG)")
     parser.add_argument("--checkerboard", type=Path, help="also write a fixed/warped-moving checkerboard (PNG)")
     parser.add_argument("--map-points", type=Path, metavar="MOVING_PTS",
@@ -38,46 +55,65 @@ def add_parser(subparsers):
     parser.add_argument("--mapped-points", type=Path, metavar="OUT",
                         help="where to write --map-points mapped onto the fixed image, same format")
     parser.add_argument("--report", type=Path, help="write the quality report as JSON")
+    add_confidence_option(parser)
     return parser
 
 
 def run(args) -> int:
+    from KeypointCLI.exits import result_exit_code
+
+    _check_arguments(args)
+    moving_points = read_points(args.map_points) if args.map_points else None
+
     from KeypointAlignLib.logic import KeypointAlignLogic, retinalPixels
+    from KeypointCLI.outputs import atomic_output, write_json
     from KeypointCLI.previews import write_png
     from KeypointEngineLib.retina.resampling import checkerboard, warp_moving_to_fixed
     from KeypointMRMLLib.scene import make_scene
     from KeypointMRMLLib.storage import load_volume, save_node
-
-    if (args.map_points is None) != (args.mapped_points is None):
-        raise ValueError("--map-points and --mapped-points go together.")
-    if args.output.suffix.lower() not in (".h5", ".txt", ".tfm"):
-        raise ValueError(f"Write the transform as .h5 or .txt (ITK formats Slicer reads), not {args.output.name}.")
-    moving_points = read_points(args.map_points) if args.map_points else None
 
     scene = make_scene()
     fixed, moving = load_volume(scene, args.fixed), load_volume(scene, args.moving)
     result = KeypointAlignLogic().register(fixed, moving, model=args.model, features=args.features,
                                            fieldOfViewDegrees=args.fov, workingSize=args.working_size,
                                            ratioTest=args.ratio, device=args.device, createInlierFiducials=False)
-    if args.report:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(result.report.to_dict(), indent=2) + "\n")
     print(result.report.summary(), file=sys.stdout if result.report.success else sys.stderr)
-    if not result.report.success:
-        return 1
+    if result.report.success:
+        model = result.registration.model
+        with atomic_output(args.output) as temporary:
+            save_node(result.transformNode, temporary)
+        if moving_points is not None:
+            write_points(args.mapped_points, model.moving_to_fixed(moving_points))
+        if args.warped or args.checkerboard:
+            fixed_pixels, moving_pixels = retinalPixels(fixed, "fixed")[0], retinalPixels(moving, "moving")[0]
+            warped = warp_moving_to_fixed(moving_pixels, model, fixed_pixels.shape)
+            if args.warped:
+                write_png(args.warped, warped)
+            if args.checkerboard:
+                write_png(args.checkerboard, checkerboard(fixed_pixels, warped))
+    if args.report:
+        write_json(args.report, result.report.to_dict())
+    return result_exit_code(result.report.success, result.report.confident, args.require_confident, "align")
 
-    save_node(result.transformNode, args.output)
-    model = result.registration.model
-    if moving_points is not None:
-        write_points(args.mapped_points, model.moving_to_fixed(moving_points))
-    if args.warped or args.checkerboard:
-        fixed_pixels, moving_pixels = retinalPixels(fixed, "fixed")[0], retinalPixels(moving, "moving")[0]
-        warped = warp_moving_to_fixed(moving_pixels, model, fixed_pixels.shape)
-        if args.warped:
-            write_png(args.warped, warped)
-        if args.checkerboard:
-            write_png(args.checkerboard, checkerboard(fixed_pixels, warped))
-    return 0
+
+def _check_arguments(args) -> None:
+    """Every option and output path, before any work (a ValueError says what to do)."""
+    from KeypointCLI.outputs import check_output
+
+    if (args.map_points is None) != (args.mapped_points is None):
+        raise ValueError("--map-points and --mapped-points go together.")
+    FIELD_OF_VIEW.check(args.fov)
+    WORKING_SIZE.check(args.working_size)
+    RATIO_TEST.check(args.ratio)
+    check_output(args.output, TRANSFORM_SUFFIXES, "transform")
+    check_output(args.mapped_points, None, "mapped points")
+    check_output(args.warped, (".png",), "warped image")
+    check_output(args.checkerboard, (".png",), "checkerboard")
+    check_output(args.report, (".json",), "report")
+    if args.device not in (None, "auto"):
+        from KeypointEngineLib.device import choose_device
+
+        choose_device(args.device)  # an absent GPU is an error before the images are read
 
 
 def read_points(path: Path) -> np.ndarray:
@@ -94,5 +130,6 @@ def read_points(path: Path) -> np.ndarray:
 
 
 def write_points(path: Path, points: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, np.asarray(points).reshape(-1, 2), fmt="%.3f")
+    from KeypointCLI.outputs import write_text
+
+    write_text(path, "".join(f"{x:.3f} {y:.3f}\n" for x, y in np.asarray(points).reshape(-1, 2)))

@@ -11,14 +11,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from KeypointMRMLLib.geometry import ras_from_ijk
+from KeypointEngineLib.geometry import ras_from_ijk
+from KeypointEngineLib.jobs import Task, run_blocking
+from KeypointEngineLib.retina.parameters import (
+    FEATURE_BACKENDS,
+    FIELD_OF_VIEW,
+    RATIO_TEST,
+    TRANSFORM_MODELS,
+    WORKING_SIZE,
+)
 from KeypointMRMLLib.markups import fiducials_from_points
 from KeypointMRMLLib.scene import remove_node
 from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displacement, linear_transform_from_matrix
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
-TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")
-FEATURE_BACKENDS = ("auto", "sift", "learned")  # as KeypointEngineLib.retina.pipeline, without importing torch here
 DEFAULT_FEATURES = FEATURE_BACKENDS[0]
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 
@@ -26,26 +32,18 @@ GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models
 @dataclass
 class AlignResult:
     transformNode: object | None  # None when the registration failed (nothing was added to the scene)
-    report: object  # KeypointEngineLib.retina.pipeline.RegistrationReport
+    report: object  # KeypointEngineLib.registration.RegistrationReport
     registration: object  # the engine's Registration (model in pixel coordinates, inlier points)
     fiducialNodes: list = field(default_factory=list)  # [fixed inliers, moving inliers] when requested
     resampledVolume: object | None = None  # the moving image resampled onto the fixed image's grid, when requested
 
 
 class KeypointAlignLogic:
-    def __init__(self):
-        self._extractors = {}  # (backend, device) -> loaded extractor: models load once per logic, not per pair
+    """Keypoint models stay loaded in the engine's pool (one per process), so reuse over many pairs is cheap."""
 
-    def extractor(self, features=DEFAULT_FEATURES, device=None):
-        """The keypoint backend `features` on `device`, loaded on first use."""
-        from KeypointEngineLib.retina.pipeline import make_extractor
-
-        if (features, device) not in self._extractors:
-            self._extractors[features, device] = make_extractor(features, device)
-        return self._extractors[features, device]
-
-    def register(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES, fieldOfViewDegrees=45.0,
-                 workingSize=768, ratioTest=0.9, device=None, outputTransform=None, createInlierFiducials=True,
+    def register(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES,
+                 fieldOfViewDegrees=FIELD_OF_VIEW.default, workingSize=WORKING_SIZE.default,
+                 ratioTest=RATIO_TEST.default, device=None, outputTransform=None, createInlierFiducials=True,
                  createResampledVolume=False, job=None) -> AlignResult:
         """Align `movingVolume` onto `fixedVolume` (single-slice scalar or RGB vector volumes, any spacing/origin).
 
@@ -53,51 +51,73 @@ class KeypointAlignLogic:
         (similarity/affine: linear transform node; projective/quadratic: grid transform node), with, on request, the
         inlier keypoints as fiducials and the moving image resampled on the fixed grid. On failure the report
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
-        progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was.
+        progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was. Bad input or
+        options raise ValueError before any work.
         """
-        from KeypointEngineLib.retina.pipeline import register_with_features
+        return run_blocking(self.registrationTask(
+            fixedVolume, movingVolume, model, features, fieldOfViewDegrees, workingSize, ratioTest, device,
+            outputTransform, createInlierFiducials, createResampledVolume), job)
 
+    def registrationTask(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES,
+                         fieldOfViewDegrees=FIELD_OF_VIEW.default, workingSize=WORKING_SIZE.default,
+                         ratioTest=RATIO_TEST.default, device=None, outputTransform=None, createInlierFiducials=True,
+                         createResampledVolume=False) -> Task:
+        """register() as a Task (prepare -> work -> apply, KeypointEngineLib.jobs), for the GUI to run the work off
+        Qt's main thread; same arguments, same result."""
         if model not in TRANSFORM_MODELS:
             raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
-        fixedPixels, fixedIjkToRas = retinalPixels(fixedVolume, "fixed")
-        movingPixels, movingIjkToRas = retinalPixels(movingVolume, "moving")
+        if features not in FEATURE_BACKENDS:
+            raise ValueError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
+        options = dict(model=model, working_size=WORKING_SIZE.check(workingSize),
+                       fov_degrees=FIELD_OF_VIEW.check(fieldOfViewDegrees), ratio=RATIO_TEST.check(ratioTest))
         if outputTransform is not None and model in ("similarity", "affine") and not outputTransform.IsA(
                 "vtkMRMLLinearTransformNode"):
             raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
                              "'Create new transform'.")
-        registration = register_with_features(fixedPixels, movingPixels, features,
-                                              lambda name: self.extractor(name, device), model=model,
-                                              working_size=workingSize, fov_degrees=fieldOfViewDegrees,
-                                              ratio=ratioTest, job=job)
-        if not registration.report.success:
-            return AlignResult(None, registration.report, registration)
 
-        scene = fixedVolume.GetScene()
-        created = []  # removed again if anything fails: the scene is left as it was
-        try:
-            transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
-                                                movingIjkToRas, outputTransform,
-                                                f"{movingVolume.GetName()} to {fixedVolume.GetName()}")
-            if transformNode is not outputTransform:
-                created.append(transformNode)
-            fiducials = []
-            if createInlierFiducials:
-                fiducials = self._inlierFiducials(scene, registration, (fixedVolume, fixedIjkToRas),
-                                                  (movingVolume, movingIjkToRas), transformNode)
-                created += fiducials
+        def prepare():
+            return retinalPixels(fixedVolume, "fixed"), retinalPixels(movingVolume, "moving")
+
+        def work(pixels, job):
+            from KeypointEngineLib.retina.pipeline import register_with_features
+            from KeypointEngineLib.retina.resampling import warp_moving_to_fixed
+
+            (fixedPixels, _), (movingPixels, _) = pixels
+            registration = register_with_features(fixedPixels, movingPixels, features, device, job=job, **options)
             resampled = None
-            if createResampledVolume:
-                from KeypointEngineLib.retina.resampling import warp_moving_to_fixed
+            if createResampledVolume and registration.report.success:
+                resampled = warp_moving_to_fixed(movingPixels, registration.model, fixedPixels.shape)
+            return pixels, registration, resampled
 
-                pixels = warp_moving_to_fixed(movingPixels, registration.model, fixedPixels.shape)
-                resampled = volume_from_array(scene, pixels[None], fixedIjkToRas,
-                                              f"{movingVolume.GetName()} registered")
-                created.append(resampled)
-        except Exception:
-            for node in created:
-                remove_node(node)
-            raise
-        return AlignResult(transformNode, registration.report, registration, fiducials, resampled)
+        def apply(worked):
+            ((fixedPixels, fixedIjkToRas), (_, movingIjkToRas)), registration, resampledPixels = worked
+            if not registration.report.success:
+                return AlignResult(None, registration.report, registration)
+            scene = fixedVolume.GetScene()
+            created = []  # removed again if anything fails: the scene is left as it was
+            try:
+                transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
+                                                    movingIjkToRas, outputTransform,
+                                                    f"{movingVolume.GetName()} to {fixedVolume.GetName()}")
+                if transformNode is not outputTransform:
+                    created.append(transformNode)
+                fiducials = []
+                if createInlierFiducials:
+                    fiducials = self._inlierFiducials(scene, registration, (fixedVolume, fixedIjkToRas),
+                                                      (movingVolume, movingIjkToRas), transformNode)
+                    created += fiducials
+                resampled = None
+                if resampledPixels is not None:
+                    resampled = volume_from_array(scene, resampledPixels[None], fixedIjkToRas,
+                                                  f"{movingVolume.GetName()} registered")
+                    created.append(resampled)
+            except Exception:
+                for node in created:
+                    remove_node(node)
+                raise
+            return AlignResult(transformNode, registration.report, registration, fiducials, resampled)
+
+        return Task(prepare, work, apply)
 
     def _inlierFiducials(self, scene, registration, fixed, moving, transformNode):
         """Locked, unlabelled fiducials at the inlier keypoints of both images; the moving ones follow the transform,

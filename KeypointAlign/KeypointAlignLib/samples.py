@@ -21,7 +21,7 @@ def add_sample_pair(scene, seed: int = 0):
     Returns (fixedNode, movingNode, pair) where pair.warp maps moving px to fixed px and
     pair.mean_error_px(model) scores an estimate.
     """
-    from KeypointEngineLib.retina.synthetic import make_pair
+    from KeypointEvaluationLib.retina.synthetic import make_pair
 
     pair = make_pair(read_image_2d(sample_retina_path()).array[0], seed)
     fixed = volume_from_array(scene, pair.fixed[None], SLICER_2D_IJK_TO_RAS, "retina fixed")

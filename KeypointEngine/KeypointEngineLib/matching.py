@@ -1,4 +1,5 @@
-"""Descriptor matching: mutual nearest neighbours with an optional ratio test (Lowe)."""
+"""Descriptor matching in any spatial dimension: mutual nearest neighbours with an optional ratio test (Lowe), and
+matching guided by a first transform."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def match_mutual_nearest(fixed: Features, moving: Features, ratio: float = 1.0) 
     nearest moving descriptor.
     """
     if len(fixed) == 0 or len(moving) == 0:
-        return Matches(np.zeros(0, int), np.zeros(0, int), np.zeros(0, np.float32))
+        return Matches.empty()
     distances = torch.cdist(torch.from_numpy(fixed.descriptors).float(), torch.from_numpy(moving.descriptors).float())
     nearest_moving = distances.argmin(dim=1)
     nearest_fixed = distances.argmin(dim=0)
@@ -32,19 +33,19 @@ def match_mutual_nearest(fixed: Features, moving: Features, ratio: float = 1.0) 
 
 def match_guided(fixed: Features, moving: Features, predicted: np.ndarray, radius: float) -> Matches:
     """Matching guided by a first transform: each fixed keypoint takes the most similar moving keypoint among those
-    within `radius` px of where the transform predicts it (`predicted`, (N, 2) moving px), mutually.
+    within `radius` of where the transform predicts it (`predicted`, (N, d) in the moving keypoints' units: px, or
+    mm for volumes matched in RAS), mutually.
 
     Descriptors need only be the best locally, so far more true matches survive than in global matching: what
     refines a transform found across modalities, where descriptors are least distinctive.
     """
-    empty = Matches(np.zeros(0, int), np.zeros(0, int), np.zeros(0, np.float32))
     if len(fixed) == 0 or len(moving) == 0:
-        return empty
+        return Matches.empty()
     finite = np.all(np.isfinite(predicted), axis=1)
     neighbours = cKDTree(moving.keypoints).query_ball_point(np.where(finite[:, None], predicted, 1e12), radius)
     fixed_index = np.repeat(np.arange(len(fixed)), [len(n) for n in neighbours])
     if fixed_index.size == 0:
-        return empty
+        return Matches.empty()
     moving_index = np.concatenate([np.asarray(n, dtype=int) for n in neighbours])
     similarity = np.einsum("ij,ij->i", fixed.descriptors[fixed_index], moving.descriptors[moving_index])
     for groups in ("fixed", "moving"):  # the best candidate of each fixed keypoint, then of each moving one

@@ -1,8 +1,9 @@
 """Shipped models: model cards (JSON) beside their weights, checked by sha256 before anything is loaded.
 
-A card is `Resources/Models/<name>.json` with at least: name, file, sha256, architecture, input, training_data,
-recipe_command, metrics, date. Weights are loaded with `torch.load(..., weights_only=True)`, so a weights file can
-hold tensors but never code.
+Each module ships its models in `<Module>/Resources/Models/`; the registry searches every module's folder (a model
+name may appear only once). A card is `<name>.json` with at least: name, file, sha256, architecture, input,
+training_data, recipe_command, metrics, date. Weights are loaded with `torch.load(..., weights_only=True)`, so a
+weights file can hold tensors but never code.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import import_module, metadata
 from pathlib import Path
 from typing import Any
 
@@ -66,20 +69,31 @@ def sha256_of(path: Path) -> str:
 
 
 class ModelRegistry:
-    """The model cards found in one folder."""
+    """The model cards found in one or more folders."""
 
-    def __init__(self, folder: Path | str):
-        self.folder = Path(folder)
+    def __init__(self, folders: Path | str | Iterable[Path | str]):
+        folders = [folders] if isinstance(folders, (str, Path)) else folders
+        self.folders = list(dict.fromkeys(Path(folder).resolve() for folder in folders))
 
     def cards(self) -> list[ModelCard]:
-        return [ModelCard.from_json(path) for path in sorted(self.folder.glob("*.json"))]
+        """Every card, by folder then name; a name found twice is an error (which weights would load?)."""
+        cards: dict[str, ModelCard] = {}
+        for folder in self.folders:
+            for path in sorted(folder.glob("*.json")):
+                card = ModelCard.from_json(path)
+                if card.name in cards:
+                    raise ValueError(f"Two models are named {card.name!r}: {cards[card.name].folder / card.file} and "
+                                     f"{folder / card.file}. Rename one (its card's name and file).")
+                cards[card.name] = card
+        return list(cards.values())
 
     def card(self, name: str) -> ModelCard:
         for card in self.cards():
             if card.name == name:
                 return card
         known = ", ".join(card.name for card in self.cards()) or "none"
-        raise KeyError(f"No model named {name!r} in {self.folder} (registered: {known}).")
+        folders = ", ".join(str(folder) for folder in self.folders) or "no folders"
+        raise KeyError(f"No model named {name!r} in {folders} (registered: {known}).")
 
     def verify(self, card: ModelCard) -> None:
         """Raise ChecksumMismatch (or FileNotFoundError) unless the weights file matches its card."""
@@ -106,11 +120,24 @@ class ModelRegistry:
         return state, card
 
 
-def default_models_dir() -> Path:
-    """KeypointEngine/Resources/Models, the same relative place in a source checkout and in an installed Slicer."""
-    override = os.environ.get(MODELS_DIR_ENV)
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "Resources" / "Models"
+PLUGIN_GROUP = "slicer_keypoints.modules"  # entry points: one per module, naming its plugin module (see pyproject)
+
+
+def module_model_folders() -> list[Path]:
+    """`Resources/Models` of every module: of each installed module plugin (entry points, e.g. a wheel), and of the
+    module folders beside the engine's, as a source checkout has them and as Slicer installs an extension (all its
+    modules' resources in one `Resources/` beside the packages)."""
+    folders = []
+    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
+        folders += [Path(folder) for folder in getattr(import_module(entry_point.value), "MODEL_FOLDERS", ())]
+    engine_module = Path(__file__).resolve().parents[1]  # KeypointEngine/ (source) or qt-scripted-modules/ (Slicer)
+    folders += [engine_module / "Resources" / "Models", *sorted(engine_module.parent.glob("*/Resources/Models"))]
+    return [folder for folder in dict.fromkeys(folder.resolve() for folder in folders) if folder.is_dir()]
 
 
 def default_registry() -> ModelRegistry:
-    return ModelRegistry(default_models_dir())
+    """Every module's models, or only those in $KEYPOINT_MODELS_DIR (folders separated by os.pathsep) when set."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    if override:
+        return ModelRegistry(folder for folder in override.split(os.pathsep) if folder)
+    return ModelRegistry(module_model_folders())

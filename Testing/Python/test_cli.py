@@ -13,7 +13,7 @@ import SimpleITK as sitk
 from KeypointAlignLib.cli import read_points
 from KeypointAlignLib.samples import sample_retina_path
 from KeypointCLI.main import build_parser
-from KeypointEngineLib.retina.synthetic import make_pair
+from KeypointEvaluationLib.retina.synthetic import make_pair
 from KeypointMRMLLib.images2d import read_image_2d
 from KeypointMRMLLib.scene import make_scene
 from KeypointMRMLLib.storage import load_node, load_scene
@@ -50,7 +50,7 @@ def test_demo_writes_a_scene_that_reloads_with_every_node_and_file(tmp_path):
     transform = scene.GetNodeByID(moving.GetTransformNodeID())
     assert transform is not None and transform.IsA("vtkMRMLGridTransformNode")
     assert scene.GetFirstNodeByName("retina fixed matched keypoints").GetNumberOfControlPoints() > 50
-    report = json.loads((tmp_path / "demo" / "report.json").read_text())
+    report = json.loads((tmp_path / "demo" / "align-report.json").read_text())
     assert report["success"] and report["mean_error_px"] < 1.5
     assert (tmp_path / "demo" / "previews" / "checkerboard_after.png").stat().st_size > 10_000
 

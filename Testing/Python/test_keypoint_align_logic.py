@@ -7,9 +7,9 @@ import pytest
 
 from KeypointAlignLib.logic import KeypointAlignLogic
 from KeypointAlignLib.samples import add_sample_pair, sample_retina_path
+from KeypointEngineLib.geometry import ijk_to_ras_matrix, ras_from_ijk
 from KeypointEngineLib.jobs import CancelToken, Job, JobCancelled
-from KeypointEngineLib.retina.synthetic import make_pair
-from KeypointMRMLLib.geometry import ijk_to_ras_matrix, ras_from_ijk
+from KeypointEvaluationLib.retina.synthetic import make_pair
 from KeypointMRMLLib.images2d import SLICER_2D_IJK_TO_RAS, read_image_2d
 from KeypointMRMLLib.scene import make_scene
 from KeypointMRMLLib.storage import load_node, save_node
@@ -163,11 +163,59 @@ def test_cancelled_run_leaves_the_scene_as_it_was():
     assert scene.GetNumberOfNodes() == before
 
 
-def test_logic_offers_every_engine_backend():
-    from KeypointAlignLib.logic import FEATURE_BACKENDS
-    from KeypointEngineLib.retina.pipeline import FEATURE_BACKENDS as ENGINE_BACKENDS
+def test_every_named_backend_is_in_the_engine_pool():
+    from KeypointEngineLib.retina.backends import RETINA_BACKENDS
+    from KeypointEngineLib.retina.parameters import AUTO_BACKENDS, FEATURE_BACKENDS
 
-    assert FEATURE_BACKENDS == ENGINE_BACKENDS
+    assert set(FEATURE_BACKENDS) == {"auto", *RETINA_BACKENDS.names} and set(AUTO_BACKENDS) <= set(FEATURE_BACKENDS)
+
+
+def test_gui_cli_and_logic_share_names_defaults_and_ranges():
+    """The .ui's choices and spin box ranges, the CLI's choices and defaults: those of retina/parameters.py."""
+    import xml.etree.ElementTree as ElementTree
+
+    from conftest import REPO
+
+    from KeypointCLI.main import build_parser
+    from KeypointEngineLib.retina.parameters import (
+        FEATURE_BACKENDS,
+        FIELD_OF_VIEW,
+        RATIO_TEST,
+        TRANSFORM_MODELS,
+        WORKING_SIZE,
+    )
+
+    widgets = {widget.get("name"): widget for widget in ElementTree.parse(
+        REPO / "KeypointAlign" / "Resources" / "UI" / "KeypointAlign.ui").iter("widget")}
+
+    def items(name):
+        return tuple(item.find("property/string").text for item in widgets[name].findall("item"))
+
+    def number(name, prop):
+        return float(widgets[name].find(f"property[@name='{prop}']")[0].text)
+
+    assert items("modelComboBox") == TRANSFORM_MODELS and items("featuresComboBox") == FEATURE_BACKENDS
+    for name, parameter in (("fieldOfViewSpinBox", FIELD_OF_VIEW), ("workingSizeSpinBox", WORKING_SIZE),
+                            ("ratioTestSpinBox", RATIO_TEST)):
+        assert (number(name, "minimum"), number(name, "maximum"), number(name, "value")) == (
+            parameter.minimum, parameter.maximum, parameter.default), name
+    align = next(action for action in build_parser()._actions if action.dest == "command").choices["align"]
+    options = {action.dest: action for action in align._actions}
+    assert tuple(options["model"].choices) == TRANSFORM_MODELS and options["fov"].default == FIELD_OF_VIEW.default
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("fieldOfViewDegrees", 0.0, "field of view must lie between 10 and 60"),
+    ("workingSize", 100, "working size must lie between 256 and 4096"),
+    ("ratioTest", float("nan"), "ratio test must lie between"),
+])
+def test_options_out_of_range_are_refused_before_any_work(option, value, message):
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=4))
+    before = scene.GetNumberOfNodes()
+    with pytest.raises(ValueError, match=message):
+        KeypointAlignLogic().registrationTask(fixed, moving, **{option: value})
+    assert scene.GetNumberOfNodes() == before
 
 
 def test_images_of_different_sizes_and_aspect_ratios_register():

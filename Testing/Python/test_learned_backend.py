@@ -8,11 +8,12 @@ import pytest
 from conftest import shared_data
 from skimage.io import imread
 
-from KeypointEngineLib.retina.benchmark import make_benchmark_pair
-from KeypointEngineLib.retina.evaluation import pair_error
+from KeypointEngineLib.retina.backends import RETINA_BACKENDS
 from KeypointEngineLib.retina.learned import RIM_MARGIN_PX, LearnedExtractor
-from KeypointEngineLib.retina.pipeline import make_extractor, register_pair, register_with_features
+from KeypointEngineLib.retina.pipeline import register_pair, register_with_features
 from KeypointEngineLib.retina.preprocess import prepare
+from KeypointEvaluationLib.retina.benchmark import make_benchmark_pair
+from KeypointEvaluationLib.retina.fire_score import pair_error
 from KeypointMRMLLib.images2d import read_image_2d
 
 
@@ -67,27 +68,27 @@ def test_learned_backend_registers_colour_fundus_to_angiography(drive_test_image
     assert pair_error(registration.model, pair.fixed_points, pair.moving_points) * pair.fire_scale < 25
 
 
-def test_auto_backend_keeps_sift_within_a_modality_and_falls_back_to_learned_across(drive_test_image):
+def test_auto_backend_keeps_sift_within_a_modality_and_falls_back_to_learned_across(drive_test_image, monkeypatch):
     """"auto" tries SIFT first and the learned model only where SIFT's registration is not confident."""
-    loaded, tried = {}, []
+    tried, get = [], RETINA_BACKENDS.get
 
-    def extractor_for(name):
+    def recording_get(name, device=None):  # the engine's own pool, watched
         tried.append(name)
-        if name not in loaded:
-            loaded[name] = make_extractor(name, "cpu")
-        return loaded[name]
+        return get(name, device)
 
+    monkeypatch.setattr(RETINA_BACKENDS, "get", recording_get)
     rng = np.random.default_rng(7)
     same = make_benchmark_pair(drive_test_image[0], "high_overlap", rng)
-    registration = register_with_features(same.fixed, same.moving, "auto", extractor_for)
-    assert tried == ["sift"] and registration.report.confident
+    registration = register_with_features(same.fixed, same.moving, "auto", device="cpu")
+    assert tried == ["sift"] and registration.report.confident and "SIFT" in registration.report.device
     default = register_pair(same.fixed, same.moving)  # one backend per call: SIFT unless given
     assert np.allclose(default.fixed_points, registration.fixed_points)
     cross = next(pair for pair in (make_benchmark_pair(drive_test_image[0], "cross_modal", rng) for _ in range(20))
                  if pair.modality == "angiography")
     tried.clear()
-    registration = register_with_features(cross.fixed, cross.moving, "auto", extractor_for)
+    registration = register_with_features(cross.fixed, cross.moving, "auto", device="cpu")
     assert tried == ["sift", "learned"] and registration.report.confident
+    assert registration.report.device.startswith("cpu")  # the learned model's device, and why
     assert pair_error(registration.model, cross.fixed_points, cross.moving_points) * cross.fire_scale < 25
 
 

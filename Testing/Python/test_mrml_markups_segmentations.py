@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from KeypointMRMLLib.geometry import ijk_from_ras, ras_from_ijk
+from KeypointEngineLib.geometry import ijk_from_ras, ras_from_ijk
 from KeypointMRMLLib.markups import fiducials_from_points, points_from_fiducials
 from KeypointMRMLLib.scene import make_scene
 from KeypointMRMLLib.segmentations import labelmap_from_segmentation, segmentation_from_labelmap

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from KeypointMRMLLib.geometry import ras_from_ijk
+from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointMRMLLib.scene import make_scene
 from KeypointMRMLLib.storage import load_node, save_node
 from KeypointMRMLLib.transforms import (

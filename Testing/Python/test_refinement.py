@@ -89,12 +89,13 @@ def test_working_pixels_map_back_exactly_although_sizes_are_whole_pixels():
 
 def test_subpixel_refinement_makes_registration_more_precise():
     """A real photograph under a known retinal warp: refined inliers give a more precise transform than keypoints."""
-    from KeypointEngineLib.retina.benchmark import make_benchmark_pair
-    from KeypointEngineLib.retina.evaluation import pair_error
-    from KeypointEngineLib.retina.pipeline import make_extractor, register_pair
+    from KeypointEngineLib.retina.backends import RETINA_BACKENDS
+    from KeypointEngineLib.retina.pipeline import register_pair
+    from KeypointEvaluationLib.retina.benchmark import make_benchmark_pair
+    from KeypointEvaluationLib.retina.fire_score import pair_error
 
     pair = make_benchmark_pair(data.retina(), "appearance", np.random.default_rng(3), "skimage retina")
-    errors, extractor = {}, make_extractor("learned")
+    errors, extractor = {}, RETINA_BACKENDS.get("learned")
     for subpixel in (True, False):
         registration = register_pair(pair.fixed, pair.moving, extractor=extractor, subpixel=subpixel)
         assert registration.report.success

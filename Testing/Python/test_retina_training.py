@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from KeypointAlignLib.samples import sample_retina_path
-from KeypointEngineLib.retina.appearance import vessels_and_background
 from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
+from KeypointEvaluationLib.retina.appearance import vessels_and_background
 from KeypointMRMLLib.images2d import read_image_2d
 from KeypointTraining.retina import losses
 from KeypointTraining.retina.data import RetinaImage, RetinaPairs

@@ -7,10 +7,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from KeypointEngineLib.device import choose_device
+from KeypointEngineLib.blocks.peaks import find_peaks, window_max
+from KeypointEngineLib.blocks.sampling import sample_at
+from KeypointEngineLib.device import DeviceChoice, choose_device
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.registry import ModelRegistry, default_registry
-from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks, sample_at, window_max
+from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
 
 DEFAULT_MODEL = "retina-keypoints"
 # Detection score off the vessels, relative to on them: the vessel tree is what every modality shows (background
@@ -32,17 +34,17 @@ class LearnedExtractor:
 
     name = "learned"
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, max_keypoints: int = 3000,
-                 registry: ModelRegistry | None = None, vessel_prior: bool = True):
-        self.device = choose_device(device).device
-        state, self.card = (registry or default_registry()).load_state_dict(model, self.device)
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | DeviceChoice | None = None,
+                 max_keypoints: int = 3000, registry: ModelRegistry | None = None, vessel_prior: bool = True):
+        self.device = device if isinstance(device, DeviceChoice) else choose_device(device)
+        state, self.card = (registry or default_registry()).load_state_dict(model, self.device.device)
         network = self.card.extra["network"]
         self.vessel_prior = vessel_prior and network.get("vessel_branch", False)
         self.network = RetinaKeypointNet(NetworkConfig.from_dict({**network, "vessel_branch": self.vessel_prior}))
         if not self.vessel_prior:
             state = {key: value for key, value in state.items() if not key.startswith("vessels.")}
         self.network.load_state_dict(state)
-        self.network.to(self.device).eval()
+        self.network.to(self.device.device).eval()
         self.max_keypoints = max_keypoints
 
     @torch.inference_mode()
@@ -55,16 +57,16 @@ class LearnedExtractor:
         pad_rows, pad_cols = -rows % 8, -cols % 8  # the network halves the size three times
         tensor = torch.from_numpy(np.pad(image, ((0, pad_rows), (0, pad_cols)))).float().div(255)[None, None]
         valid = torch.from_numpy(np.pad(mask > 0, ((0, pad_rows), (0, pad_cols)))).float()[None, None]
-        output = self.network(tensor.to(self.device), valid=valid.to(self.device))
+        output = self.network(tensor.to(self.device.device), valid=valid.to(self.device.device))
         score = (output["repeatability"] * output["reliability"]).cpu()
         detection = output["repeatability"].cpu()
         if self.vessel_prior:
             near_vessel = window_max(torch.sigmoid(output["vessels"]).cpu(), VESSEL_REACH_PX)
             detection = detection * (OFF_VESSEL_WEIGHT + near_vessel)
-        points = heatmap_peaks(detection, self.max_keypoints, radius=3, mask=valid)[0]
-        keep = score[0, 0, points[:, 1].long(), points[:, 0].long()] > 0
-        points = points[keep]
-        scores = score[0, 0, points[:, 1].long(), points[:, 0].long()]
-        descriptors = F.normalize(sample_at(output["descriptors"].cpu(), points[None], 4)[0], dim=-1)
-        return Features(points.numpy().astype(np.float32), scores.numpy().astype(np.float32),
-                        descriptors.numpy().astype(np.float32))
+        # only real peaks inside the field of view, however few: a small aperture may hold fewer than asked for
+        points, _ = find_peaks(detection[0, 0].numpy(), radius=3, max_count=self.max_keypoints,
+                               mask=valid[0, 0].numpy() > 0)
+        index = points.astype(int)
+        scores = score[0, 0].numpy()[index[:, 1], index[:, 0]]
+        descriptors = F.normalize(sample_at(output["descriptors"].cpu(), torch.from_numpy(points)[None], 4)[0], dim=-1)
+        return Features(points, scores.astype(np.float32), descriptors.numpy().astype(np.float32))

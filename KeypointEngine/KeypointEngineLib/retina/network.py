@@ -6,8 +6,9 @@ from MONAI blocks: the encoder downsamples to 1/8, descriptors come out at 1/4 r
 keypoints), the detector decoder returns to full resolution through skip connections.
 
 Retinal IPA additions, each switchable:
-- keypoint attention: encoder features sampled at detected keypoints go through an MLP and transformer
-  self-attention, are written back at their positions and fused with the feature map before the descriptor decoder;
+- keypoint attention (the shared block, blocks/keypoint_attention.py): encoder features sampled at detected keypoints
+  go through an MLP and transformer self-attention, are written back at their positions and fused with the feature
+  map before the descriptor decoder;
 - vessel branch: a segmentation head on the full-resolution decoder features, prompted by the repeatability
   heatmap. Trained for segmentation consistency across views; at inference its map steers detection towards vessels,
   the structure every modality shows (see learned.py).
@@ -17,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import cv2
-import numpy as np
 import torch
 import torch.nn.functional as F
 from monai.networks.blocks import Convolution
 from torch import nn
+
+from KeypointEngineLib.blocks.keypoint_attention import KeypointAttention
+from KeypointEngineLib.blocks.peaks import heatmap_peaks
 
 
 @dataclass
@@ -61,71 +63,17 @@ def _merge(in_channels: int, out_channels: int) -> nn.Sequential:
     )
 
 
-def sample_at(features: torch.Tensor, points: torch.Tensor, stride: int) -> torch.Tensor:
-    """Bilinearly sample (B, C, h, w) features at (B, N, 2) full-resolution (x, y) px; returns (B, N, C).
-
-    A feature map at `stride` has its cell centres at full-resolution positions stride * (index + 0.5) - 0.5.
-    """
-    height, width = features.shape[-2:]
-    cell = (points + 0.5) / stride - 0.5
-    grid = torch.stack([2 * (cell[..., 0] + 0.5) / width - 1, 2 * (cell[..., 1] + 0.5) / height - 1], dim=-1)
-    sampled = F.grid_sample(features, grid.unsqueeze(1), mode="bilinear", align_corners=False)
-    return sampled.squeeze(2).transpose(1, 2)
-
-
-def window_max(maps: torch.Tensor, radius: int) -> torch.Tensor:
-    """Maximum over (2 radius + 1)^2 windows of (B, C, H, W) maps, as max pooling with stride 1 computes it.
-
-    On the CPU, OpenCV's dilation gives the same values about a hundred times faster than torch's max pooling.
-    """
-    size = 2 * radius + 1
-    if maps.device.type != "cpu" or maps.requires_grad or maps.dtype != torch.float32:
-        return F.max_pool2d(maps, size, stride=1, padding=radius)
-    kernel = np.ones((size, size), np.uint8)
-    planes = maps.reshape(-1, *maps.shape[-2:]).numpy()
-    dilated = np.stack([cv2.dilate(np.ascontiguousarray(plane), kernel) for plane in planes])
-    return torch.from_numpy(dilated).view_as(maps)
-
-
-def heatmap_peaks(heatmap: torch.Tensor, count: int, radius: int = 4, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, count, 2) (x, y) positions of the strongest local maxima of (B, 1, H, W) heatmaps (non-maximum
-    suppression in (2 radius + 1)^2 windows), restricted to `mask` when given."""
-    peaks = heatmap * (heatmap == window_max(heatmap, radius))
-    if mask is not None:
-        peaks = peaks * mask
-    width = heatmap.shape[-1]
-    index = peaks.flatten(1).topk(count, dim=1).indices
-    return torch.stack([index % width, index // width], dim=-1).float()
-
-
-class KeypointAttention(nn.Module):
-    """Retinal IPA's keypoint-augmented layer: tokens at keypoints attend to each other, then return to the map."""
+class _FusedAttention(KeypointAttention):
+    """The shared keypoint attention block with this network's fusion: written-back tokens concatenated with the
+    feature map and merged by a 1x1 convolution."""
 
     def __init__(self, channels: int, heads: int, stride: int):
-        super().__init__()
-        self.stride = stride
-        self.embed = nn.Sequential(nn.Linear(channels + 2, channels), nn.ReLU(), nn.Linear(channels, channels))
-        layer = nn.TransformerEncoderLayer(channels, heads, dim_feedforward=2 * channels, dropout=0.0,
-                                           batch_first=True)
-        self.transformer = nn.TransformerEncoder(layer, num_layers=1, enable_nested_tensor=False)
+        super().__init__(channels, heads, stride)
         self.fuse = Convolution(2, 2 * channels, channels, kernel_size=1, act="RELU", norm="BATCH")
 
     def forward(self, features: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Fused features (B, C, h, w) and the attended tokens (B, N, C) at `points` (B, N, 2) full-res px."""
-        batch, channels, height, width = features.shape
-        size = torch.tensor([width, height], dtype=points.dtype, device=points.device) * self.stride
-        position = points / size * 2 - 1  # where the keypoint is, so attention can use geometry
-        tokens = self.transformer(self.embed(torch.cat([sample_at(features, points, self.stride), position], -1)))
-        # write each token into its cell (summing where several share one), then average
-        cell = ((points + 0.5) / self.stride - 0.5).round().long()
-        cell[..., 0].clamp_(0, width - 1)
-        cell[..., 1].clamp_(0, height - 1)
-        flat = (cell[..., 1] * width + cell[..., 0]).unsqueeze(1)  # (B, 1, N)
-        scattered = features.new_zeros(batch, channels, height * width).scatter_add(
-            2, flat.expand(-1, channels, -1), tokens.transpose(1, 2))
-        counts = features.new_zeros(batch, 1, height * width).scatter_add(2, flat, torch.ones_like(flat, dtype=
-                                                                                                   features.dtype))
-        scattered = (scattered / counts.clamp(min=1)).view(batch, channels, height, width)
+        scattered, tokens = super().forward(features, points)
         return self.fuse(torch.cat([features, scattered], dim=1)), tokens
 
 
@@ -139,7 +87,7 @@ class RetinaKeypointNet(nn.Module):
         self.det2, self.det1, self.det0 = _merge(w3 + w2, w2), _merge(w2 + w1, w1), _merge(w1 + w0, w0)
         self.detector = nn.Conv2d(w0, 2, kernel_size=1)  # repeatability and reliability logits
         # descriptor decoder: 1/8 (optionally keypoint-augmented) -> 1/4
-        self.attention = KeypointAttention(w3, config.attention_heads, 8) if config.keypoint_attention else None
+        self.attention = _FusedAttention(w3, config.attention_heads, 8) if config.keypoint_attention else None
         self.desc2 = _merge(w3 + w2, w3)
         self.descriptor = nn.Conv2d(w3, config.descriptor_dim, kernel_size=1)
         self.vessels = nn.Sequential(_merge(w0 + 1, w0), nn.Conv2d(w0, 1, 1)) if config.vessel_branch else None

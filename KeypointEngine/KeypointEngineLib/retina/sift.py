@@ -12,6 +12,7 @@ class SiftExtractor:
     """`extract(image, mask) -> Features` at the image's own pixel scale."""
 
     name = "sift"
+    device = "CPU (OpenCV SIFT)"
 
     def __init__(self, max_keypoints: int = 4000, contrast_threshold: float = 0.01):
         self.max_keypoints = max_keypoints
@@ -23,7 +24,7 @@ class SiftExtractor:
             mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15)))
         keypoints, descriptors = sift.detectAndCompute(image, mask)
         if descriptors is None or not keypoints:
-            return Features.empty(128)
+            return Features.empty(2, 128)
         # RootSIFT (Arandjelović & Zisserman 2012): L1-normalise, square-root -> Hellinger distance, unit L2 norm
         descriptors = np.sqrt(descriptors / np.maximum(descriptors.sum(axis=1, keepdims=True), 1e-7))
         points = np.array([keypoint.pt for keypoint in keypoints], dtype=np.float32)

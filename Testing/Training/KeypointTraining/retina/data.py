@@ -23,9 +23,9 @@ import SimpleITK as sitk
 import torch
 from skimage.io import imread  # GIF masks (DRIVE), which SimpleITK does not read
 
-from KeypointEngineLib.retina import appearance
 from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, field_of_view_mask, to_gray
-from KeypointEngineLib.retina.synthetic_warps import random_warp
+from KeypointEvaluationLib.retina import appearance
+from KeypointEvaluationLib.retina.synthetic_warps import random_warp
 from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
 
 MODES = ("angiography", "infrared", "oct_enface", "appearance", "colour")

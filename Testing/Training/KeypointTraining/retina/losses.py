@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DiceLoss
 
-from KeypointEngineLib.retina.network import sample_at
+from KeypointEngineLib.blocks.sampling import sample_at
 
 
 def warp_to_b(map_a: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:

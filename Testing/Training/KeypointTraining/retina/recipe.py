@@ -19,7 +19,9 @@ from pathlib import Path
 
 import torch
 
-from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks, sample_at
+from KeypointEngineLib.blocks.peaks import heatmap_peaks
+from KeypointEngineLib.blocks.sampling import sample_at
+from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
 from KeypointTraining.config import TrainConfig
 from KeypointTraining.recipes import Recipe, register_recipe
 from KeypointTraining.retina import losses

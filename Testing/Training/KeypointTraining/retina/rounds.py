@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet, heatmap_peaks
+from KeypointEngineLib.blocks.peaks import heatmap_peaks
+from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
 from KeypointEngineLib.retina.preprocess import enhance, to_gray
 from KeypointTraining.retina.data import RetinaImage
 from KeypointTraining.retina.labels import gaussian_heatmap

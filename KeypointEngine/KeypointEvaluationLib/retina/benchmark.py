@@ -16,10 +16,10 @@ import cv2
 import numpy as np
 
 from KeypointEngineLib.fitting import GeometricModel
-from KeypointEngineLib.retina import appearance
-from KeypointEngineLib.retina.evaluation import pair_error
 from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
-from KeypointEngineLib.retina.synthetic_warps import centred_disc, random_warp
+from KeypointEvaluationLib.retina import appearance
+from KeypointEvaluationLib.retina.fire_score import pair_error
+from KeypointEvaluationLib.retina.synthetic_warps import centred_disc, random_warp
 
 FIRE_FOV_PX = 2912.0
 CATEGORIES = ("high_overlap", "low_overlap", "appearance", "cross_modal")

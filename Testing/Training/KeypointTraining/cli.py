@@ -1,8 +1,9 @@
-"""`slicer-keypoints train`: train a model with the shared runner, then export weights plus model card."""
+"""`slicer-keypoints train`: train a model with the shared runner, then export weights plus model card.
+
+Registered by the CLI core only where this training backend is importable (a source checkout), never from a wheel."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -24,7 +25,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    _make_training_importable()
     from KeypointTraining.config import TrainConfig
     from KeypointTraining.recipes import available_recipes
     from KeypointTraining.runner import Runner
@@ -47,11 +47,3 @@ def run(args) -> int:
     if card is not None:
         print(f"Exported {card.weights_path} (sha256 {card.sha256}) with its model card.")
     return 0
-
-
-def _make_training_importable() -> None:
-    """From a source checkout the backend lives in Testing/Training; make it importable without installing."""
-    try:
-        import KeypointTraining  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Testing" / "Training"))

@@ -28,7 +28,7 @@ def run(args) -> int:
     print(f"Device: {choose_device(args.device)}")
     registry = default_registry()
     cards = registry.cards()
-    print(f"Models in {registry.folder}: {len(cards)}")
+    print(f"Models in {', '.join(str(folder) for folder in registry.folders)}: {len(cards)}")
     failures = 0
     for card in cards:
         try:

@@ -18,12 +18,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 def write_png(path: Path | str, image: np.ndarray) -> Path:
     """Write a 2D grey [rows, cols] or RGB [rows, cols, 3] image as PNG."""
+    from KeypointCLI.outputs import atomic_output
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     image = to_uint8(np.asarray(image))
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f"Could not write {path}.")
+    with atomic_output(path) as temporary:
+        if not cv2.imwrite(str(temporary), image):
+            raise OSError(f"Could not write {path}.")
     return path
 

@@ -1,4 +1,4 @@
-"""Robust fitting of a 2D geometric model to matched points, and the automatic choice among models.
+"""Robust fitting of 2D image models to matched points (px), and the automatic choice among them.
 
 Models map FIXED image pixels to MOVING image pixels (the direction resampling needs) and carry their inverse, so
 moving annotations can be mapped onto the fixed image. OpenCV fits what it supports (USAC MAGSAC++ for homographies,
@@ -8,60 +8,23 @@ second-order PolynomialTransform and then refitted on all inliers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import ransac
 from skimage.transform import PolynomialTransform
 
+from KeypointEngineLib.fitting.models import Fit, GeometricModel, apply_model, score, spread
+
 MODELS = ("similarity", "affine", "projective", "quadratic")
-MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}
+MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}  # the fewest points each can fit
 # auto picks the quadratic model only with this many inliers covering this share of the overlap's bounding area
 QUADRATIC_MIN_INLIERS = 30
 QUADRATIC_MIN_SPREAD = 0.25
 QUADRATIC_KEEPS = 0.99  # share of the homography's inlier count the quadratic model must keep
 
 
-@dataclass
-class GeometricModel:
-    kind: str
-    forward: np.ndarray  # fixed px -> moving px: 3x3 matrix, or (2, 6) polynomial coefficients for "quadratic"
-    inverse: np.ndarray  # moving px -> fixed px, same form
-
-    @property
-    def is_linear(self) -> bool:
-        """Affine in homogeneous coordinates (similarity, affine), so a linear transform node can hold it."""
-        return self.kind in ("similarity", "affine")
-
-    def fixed_to_moving(self, points: np.ndarray) -> np.ndarray:
-        return _apply(self.kind, self.forward, points)
-
-    def moving_to_fixed(self, points: np.ndarray) -> np.ndarray:
-        return _apply(self.kind, self.inverse, points)
-
-
-@dataclass
-class Fit:
-    model: GeometricModel
-    inliers: np.ndarray  # (M,) bool over the matches given
-    residuals: np.ndarray  # (M,) px in the moving image
-
-
-def _apply(kind: str, params: np.ndarray, points: np.ndarray) -> np.ndarray:
-    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    if kind == "quadratic":
-        return PolynomialTransform(params)(points)
-    homogeneous = np.c_[points, np.ones(len(points))] @ params.T
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return homogeneous[:, :2] / homogeneous[:, 2:3]
-
-
-def fit_model(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
+def fit_planar(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
     """Fit `kind` robustly to matched points (fixed[i] <-> moving[i], px); None when too few points or no model."""
-    if kind not in MODELS:
-        raise ValueError(f"Unknown transform model {kind!r}: use one of auto, {', '.join(MODELS)}.")
     fixed, moving = np.asarray(fixed, np.float64), np.asarray(moving, np.float64)
     if len(fixed) < MIN_INLIERS[kind]:
         return None
@@ -78,19 +41,19 @@ def fit_model(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float
     if matrix is None or abs(np.linalg.det(matrix)) < 1e-12:
         return None
     model = GeometricModel(kind, matrix, np.linalg.inv(matrix))
-    return _score(model, fixed, moving, mask.ravel().astype(bool))
+    return score(model, fixed, moving, mask.ravel().astype(bool))
 
 
 def _fit_quadratic(fixed, moving, threshold, seed) -> Fit | None:
     # Start from a homography's inliers (at twice the threshold, as the curvature a homography misses is what the
     # quadratic model adds), then alternate least-squares fits and inlier selection: fast and stable. Only without a
     # homography to start from does the quadratic model get its own (slower) RANSAC.
-    start = fit_model("projective", fixed, moving, 2 * threshold, seed)
+    start = fit_planar("projective", fixed, moving, 2 * threshold, seed)
     if start is not None and start.inliers.sum() >= MIN_INLIERS["quadratic"]:
         inliers = start.inliers
         for _ in range(5):
             forward = quadratic_least_squares(fixed[inliers], moving[inliers])
-            updated = np.linalg.norm(_apply("quadratic", forward, fixed) - moving, axis=1) < threshold
+            updated = np.linalg.norm(apply_model("quadratic", forward, fixed) - moving, axis=1) < threshold
             if updated.sum() < MIN_INLIERS["quadratic"] or np.array_equal(updated, inliers):
                 break
             inliers = updated
@@ -103,7 +66,7 @@ def _fit_quadratic(fixed, moving, threshold, seed) -> Fit | None:
         return None
     forward = quadratic_least_squares(fixed[inliers], moving[inliers])
     inverse = quadratic_least_squares(moving[inliers], fixed[inliers])
-    return _score(GeometricModel("quadratic", forward, inverse), fixed, moving, inliers)
+    return score(GeometricModel("quadratic", forward, inverse), fixed, moving, inliers)
 
 
 # terms 1, x, y, x², xy, y²: the order of scikit-image's PolynomialTransform, so its evaluation can be reused
@@ -123,30 +86,15 @@ def quadratic_least_squares(source: np.ndarray, target: np.ndarray) -> np.ndarra
     return (coefficients * scale ** _QUADRATIC_DEGREES[:, None]).T
 
 
-def _score(model: GeometricModel, fixed, moving, inliers) -> Fit:
-    residuals = np.linalg.norm(model.fixed_to_moving(fixed) - moving, axis=1)
-    return Fit(model, inliers, np.nan_to_num(residuals, nan=np.inf))
-
-
-def spread(points: np.ndarray, reference_area: float) -> float:
-    """Area of the points' convex hull over `reference_area`: how well they cover the image (0..1)."""
-    if len(points) < 3 or reference_area <= 0:
-        return 0.0
-    try:
-        return float(min(ConvexHull(points).volume / reference_area, 1.0))  # a 2D hull's "volume" is its area
-    except QhullError:
-        return 0.0
-
-
 def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area: float, seed: int = 0) -> Fit | None:
     """The quadratic model when enough well-spread inliers support it (real fundus pairs need it to reach ~1 px);
     otherwise the projective model, or the simplest model that still fits."""
-    projective = fit_model("projective", fixed, moving, threshold, seed)
+    projective = fit_planar("projective", fixed, moving, threshold, seed)
     if projective is not None:
         inlier_points = fixed[projective.inliers]
         if (projective.inliers.sum() >= QUADRATIC_MIN_INLIERS
                 and spread(inlier_points, image_area) >= QUADRATIC_MIN_SPREAD):
-            quadratic = fit_model("quadratic", fixed, moving, threshold, seed)
+            quadratic = fit_planar("quadratic", fixed, moving, threshold, seed)
             # keep it only where it fits the homography's own inliers better: the curvature must be really there.
             # It may lose a few inliers: points right at the threshold come and go between models.
             if quadratic is not None and quadratic.inliers.sum() >= QUADRATIC_KEEPS * projective.inliers.sum() and (
@@ -156,7 +104,7 @@ def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area
         if projective.inliers.sum() >= 15:
             return projective
     for kind in ("affine", "similarity"):
-        fit = fit_model(kind, fixed, moving, threshold, seed)
+        fit = fit_planar(kind, fixed, moving, threshold, seed)
         if fit is not None:
             return fit
     return projective

@@ -1,10 +1,9 @@
-"""`slicer-keypoints bench MODULE`: the benchmarks that print each module's figures (accuracy and speed)."""
+"""`slicer-keypoints bench MODULE`: the benchmarks that print each module's figures (accuracy and speed), each
+contributed by its module's plugin."""
 
 from __future__ import annotations
 
-from KeypointAlignLib import bench as align_bench
-
-BENCHMARKS = (align_bench,)  # each adds its own subcommand: bench align, ...
+from KeypointCLI.plugins import contributions
 
 
 def add_parser(subparsers):
@@ -12,7 +11,7 @@ def add_parser(subparsers):
                                    description="Benchmarks that print accuracy and speed figures, all methods in one "
                                                "run so ratios compare like with like.")
     targets = parser.add_subparsers(dest="target", required=True, metavar="MODULE")
-    for module in BENCHMARKS:
+    for module in contributions("BENCHMARKS"):
         module.add_parser(targets).set_defaults(bench=module.run)
     return parser
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from KeypointEngineLib.fitting import GeometricModel
-from KeypointEngineLib.retina.appearance import photometric
-from KeypointEngineLib.retina.synthetic_warps import RetinalWarp, random_warp
+from KeypointEvaluationLib.retina.appearance import photometric
+from KeypointEvaluationLib.retina.synthetic_warps import RetinalWarp, random_warp
 
 
 @dataclass

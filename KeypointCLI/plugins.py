@@ -1,0 +1,39 @@
+"""The module plugins the CLI is made of: each names its subcommands, benchmarks and demo as module paths, imported
+only when the parser is built (they must import nothing heavy at module level)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+GROUP = "slicer_keypoints.modules"
+TRAINING = Path(__file__).resolve().parents[1] / "Testing" / "Training"  # the training backend in a source checkout
+
+
+def module_plugins() -> list[ModuleType]:
+    """Every module plugin registered under the entry-point group, by name."""
+    entry_points = sorted(metadata.entry_points(group=GROUP), key=lambda entry_point: entry_point.name)
+    return [importlib.import_module(entry_point.value) for entry_point in entry_points]
+
+
+def contributions(kind: str) -> list[ModuleType]:
+    """The modules every plugin lists under `kind` ("COMMANDS", "BENCHMARKS", "DEMOS"), imported."""
+    return [importlib.import_module(name) for plugin in module_plugins() for name in getattr(plugin, kind, ())]
+
+
+def training_command() -> ModuleType | None:
+    """KeypointTraining.cli when the training backend is importable (installed, or beside this source checkout)."""
+    if not _importable("KeypointTraining") and (TRAINING / "KeypointTraining").is_dir():
+        sys.path.insert(0, str(TRAINING))
+    return importlib.import_module("KeypointTraining.cli") if _importable("KeypointTraining") else None
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
