@@ -15,9 +15,9 @@ TRAINING = Path(__file__).resolve().parents[1] / "Testing" / "Training"  # the t
 
 
 def module_plugins() -> list[ModuleType]:
-    """Every module plugin registered under the entry-point group, by name."""
-    entry_points = sorted(metadata.entry_points(group=GROUP), key=lambda entry_point: entry_point.name)
-    return [importlib.import_module(entry_point.value) for entry_point in entry_points]
+    """Every module plugin registered under the entry-point group, once each (by name)."""
+    named = {entry_point.name: entry_point.value for entry_point in metadata.entry_points(group=GROUP)}
+    return [importlib.import_module(named[name]) for name in sorted(named)]
 
 
 def contributions(kind: str) -> list[ModuleType]:

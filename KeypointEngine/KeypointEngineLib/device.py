@@ -11,6 +11,10 @@ DEVICE_ENV = "KEYPOINT_DEVICE"
 _CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
+class DeviceUnavailable(ValueError):
+    """An accelerator was asked for that this machine or torch build does not have: an option to change."""
+
+
 @dataclass(frozen=True)
 class DeviceChoice:
     """The device picked and a sentence saying why, for logs and the GUI status line."""
@@ -41,14 +45,14 @@ def choose_device(preference: str | None = None) -> DeviceChoice:
         return DeviceChoice(torch.device("cpu"), f"CPU {source}")
     if preference == "cuda":
         if not cuda:
-            raise RuntimeError(
+            raise DeviceUnavailable(
                 "CUDA was requested but torch sees no CUDA GPU. Install a CUDA build of torch matching your driver, "
                 f"or choose CPU (set {DEVICE_ENV}=cpu or untick GPU in the module's Advanced section)."
             )
         return DeviceChoice(torch.device("cuda"), f"{torch.cuda.get_device_name(0)} {source}")
     if preference == "mps":
         if not mps:
-            raise RuntimeError(f"Apple MPS was requested but is not available; set {DEVICE_ENV}=cpu.")
+            raise DeviceUnavailable(f"Apple MPS was requested but is not available; set {DEVICE_ENV}=cpu.")
         return DeviceChoice(torch.device("mps"), f"Apple MPS {source}")
     if cuda:
         return DeviceChoice(torch.device("cuda"), f"{torch.cuda.get_device_name(0)}, auto-detected")

@@ -128,8 +128,8 @@ def module_model_folders() -> list[Path]:
     module folders beside the engine's, as a source checkout has them and as Slicer installs an extension (all its
     modules' resources in one `Resources/` beside the packages)."""
     folders = []
-    for entry_point in metadata.entry_points(group=PLUGIN_GROUP):
-        folders += [Path(folder) for folder in getattr(import_module(entry_point.value), "MODEL_FOLDERS", ())]
+    for plugin in {entry_point.value for entry_point in metadata.entry_points(group=PLUGIN_GROUP)}:
+        folders += [Path(folder) for folder in getattr(import_module(plugin), "MODEL_FOLDERS", ())]
     engine_module = Path(__file__).resolve().parents[1]  # KeypointEngine/ (source) or qt-scripted-modules/ (Slicer)
     folders += [engine_module / "Resources" / "Models", *sorted(engine_module.parent.glob("*/Resources/Models"))]
     return [folder for folder in dict.fromkeys(folder.resolve() for folder in folders) if folder.is_dir()]

@@ -42,7 +42,7 @@ def test_unknown_or_absent_device_is_a_clear_error():
     with pytest.raises(ValueError, match="use one of auto, cpu, cuda, mps"):
         choose_device("tpu")
     if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="KEYPOINT_DEVICE=cpu"):
+        with pytest.raises(ValueError, match="KEYPOINT_DEVICE=cpu"):
             choose_device("cuda")
 
 
@@ -128,3 +128,19 @@ def test_engine_never_imports_slicer():
         text = source.read_text()
         assert "import slicer" not in text and "from slicer" not in text, source
     assert "KeypointEngineLib" in sys.modules
+
+
+def test_an_old_slicer_is_told_in_one_line_which_slicer_it_needs():
+    from KeypointEngineLib.compatibility import MINIMUM_SLICER, unsupported_slicer_message
+
+    message = unsupported_slicer_message("KeypointAlign", (3, 9))
+    assert f"Slicer {MINIMUM_SLICER} or later" in message and "Python 3.9" in message and "\n" not in message
+    assert unsupported_slicer_message("KeypointAlign", (3, 12)) is None
+
+
+def test_old_slicers_can_parse_what_the_module_files_import_first():
+    """Slicer 5.6 and 5.8 bundle Python 3.9: the version check must itself parse there."""
+    import ast
+
+    source = (Path(__file__).resolve().parents[2] / "KeypointEngine" / "KeypointEngineLib" / "compatibility.py")
+    ast.parse(source.read_text(), feature_version=(3, 9))

@@ -115,3 +115,17 @@ def test_logic_imports_without_the_engine_packages(module):
                "sys.meta_path.insert(0, Block())\n"
                f"import {module}Lib.logic\n")
     subprocess.run([sys.executable, "-c", blocker], check=True, cwd=REPO)
+
+
+def test_extension_states_its_minimum_slicer_release():
+    from KeypointEngineLib.compatibility import MINIMUM_SLICER
+
+    text = (REPO / "CMakeLists.txt").read_text()
+    assert f'set(EXTENSION_MINIMUM_SLICER_VERSION "{MINIMUM_SLICER}")' in text
+    assert "VERSION_LESS EXTENSION_MINIMUM_SLICER_VERSION" in text
+    assert f"Slicer {MINIMUM_SLICER}" in (REPO / "README.md").read_text()
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_says_in_one_line_when_its_slicer_is_too_old(module):
+    assert "unsupported_slicer_message(" in _module_source(module)
