@@ -31,6 +31,14 @@ def linear_transform_from_matrix(scene, to_parent: np.ndarray, name: str, node=N
     return node
 
 
+def linear_transform_from_registration(scene, fixed_to_moving_ras: np.ndarray, name: str, node=None):
+    """A linear transform node from a fitted volume registration, which maps fixed RAS -> moving RAS (the direction
+    ITK/Slicer transform files store): its ToParent is the inverse, so applied to the moving volume it aligns it
+    with the fixed one, and saved it writes the fitted direction."""
+    return linear_transform_from_matrix(scene, np.linalg.inv(np.asarray(fixed_to_moving_ras, dtype=float)), name,
+                                        node=node)
+
+
 def matrix_from_linear_transform(node) -> np.ndarray:
     """The node's to-parent matrix (4x4, RAS)."""
     matrix = vtk.vtkMatrix4x4()

@@ -14,6 +14,7 @@ from KeypointMRMLLib.transforms import (
     displacement_from_grid_transform,
     grid_transform_from_displacement,
     linear_transform_from_matrix,
+    linear_transform_from_registration,
     matrix_from_linear_transform,
     transform_points,
 )
@@ -81,3 +82,24 @@ def test_grid_transform_maps_grid_points_by_their_displacement(scene, oblique_ij
 def test_displacement_field_shape_is_checked(scene, oblique_ijk_to_ras):
     with pytest.raises(ValueError, match=r"\[k, j, i, 3\]"):
         grid_transform_from_displacement(scene, np.zeros((3, 4, 2)), oblique_ijk_to_ras, "bad")
+
+
+def test_a_3d_fit_becomes_a_node_that_aligns_moving_onto_fixed_and_a_file_that_maps_fixed_to_moving(scene, tmp_path):
+    """The engine fits fixed RAS -> moving RAS; the node's ToParent is its inverse; the .h5, read by SimpleITK
+    independently of Slicer, maps fixed points (LPS) to moving points (LPS), as ITK transform files do."""
+    import SimpleITK as sitk
+    from scipy.spatial.transform import Rotation
+
+    from KeypointEngineLib.fitting import Fitter
+    from KeypointEngineLib.geometry import lps_from_ras
+
+    rng = np.random.default_rng(0)
+    fixed = rng.uniform(-80, 80, (60, 3))
+    rotation = Rotation.from_euler("zyx", [40, -25, 10], degrees=True).as_matrix()
+    moving = fixed @ rotation.T + [10.0, -20.0, 5.0]
+    fit = Fitter("rigid", 3, threshold=1.0).fit(fixed, moving)
+    node = linear_transform_from_registration(scene, fit.model.forward, "moving to fixed")
+    np.testing.assert_allclose(transform_points(node, moving, TO_PARENT), fixed, atol=1e-6)
+    itk = sitk.ReadTransform(str(save_node(node, tmp_path / "t.h5")))
+    mapped = np.array([itk.TransformPoint(point) for point in lps_from_ras(fixed)])
+    np.testing.assert_allclose(mapped, lps_from_ras(moving), atol=1e-4)
