@@ -9,7 +9,7 @@ is re-exported here so console users find it where Slicer users expect it:
 
 import logging
 import traceback
-from typing import Annotated
+from typing import Annotated, Union
 
 import qt
 import slicer
@@ -60,8 +60,9 @@ class KeypointAlign(ScriptedLoadableModule):
 
 @parameterNodeWrapper
 class KeypointAlignParameterNode:
-    fixedVolume: slicer.vtkMRMLScalarVolumeNode  # vector (RGB) volumes are scalar-volume subclasses
-    movingVolume: slicer.vtkMRMLScalarVolumeNode
+    # the GUI connector sets the selectors' nodeTypes from these annotations: colour photographs are vector volumes
+    fixedVolume: Union[slicer.vtkMRMLScalarVolumeNode, slicer.vtkMRMLVectorVolumeNode]  # noqa: UP007 (typing.Union, as the wrapper reads it)
+    movingVolume: Union[slicer.vtkMRMLScalarVolumeNode, slicer.vtkMRMLVectorVolumeNode]  # noqa: UP007
     model: Annotated[str, Choice(list(TRANSFORM_MODELS))] = TRANSFORM_MODELS[0]
     features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = FEATURE_BACKENDS[0]
     fieldOfViewDegrees: Annotated[float, WithinRange(FIELD_OF_VIEW.minimum, FIELD_OF_VIEW.maximum)] = (
@@ -69,7 +70,7 @@ class KeypointAlignParameterNode:
     workingSize: Annotated[int, WithinRange(WORKING_SIZE.minimum, WORKING_SIZE.maximum)] = int(WORKING_SIZE.default)
     ratioTest: Annotated[float, WithinRange(RATIO_TEST.minimum, RATIO_TEST.maximum)] = RATIO_TEST.default
     useGpu: bool = True
-    outputTransform: slicer.vtkMRMLTransformNode
+    outputTransform: Union[slicer.vtkMRMLLinearTransformNode, slicer.vtkMRMLGridTransformNode]  # noqa: UP007
     createInlierFiducials: bool = True
     createResampledVolume: bool = False
 

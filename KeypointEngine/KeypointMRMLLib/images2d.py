@@ -1,8 +1,9 @@
 """PNG, JPEG and TIFF images as single-slice volume nodes, exactly as Slicer loads them.
 
-slicer-core has no reader for these formats, so this module reads them with SimpleITK (which Slicer itself uses
-through ITK) and builds the node: spacing 1, origin 0, IJK->RAS = diag(-1, -1, 1) (ITK's LPS identity seen in RAS),
-array [1, rows, columns] or [1, rows, columns, components]; RGB stays a vector volume.
+slicer-core has no reader for these formats, so this module reads them with SimpleITK, as Slicer itself does through
+ITK, and builds the geometry ITK reads: the spacing from JPEG/TIFF density (DPI; 1 without it, and always for PNG),
+ITK's origin and direction (0 and identity for these formats) seen in RAS, so IJK->RAS = diag(-sx, -sy, 1) for a
+plain image; array [1, rows, columns] or [1, rows, columns, components]; RGB stays a vector volume.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from KeypointEngineLib.geometry import RAS_FROM_LPS
 from KeypointMRMLLib.volumes import VolumeArray, volume_from_array
 
 IMAGE_2D_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-SLICER_2D_IJK_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+SLICER_2D_IJK_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])  # an image without density metadata
 
 
 def is_image_2d_file(path: Path | str) -> bool:
@@ -38,7 +40,15 @@ def read_image_2d(path: Path | str) -> VolumeArray:
         raise ValueError(f"{path} holds a {image.GetDimension()}-D image of size {image.GetSize()}; "
                          "a single 2D image is expected here.")
     pixels = sitk.GetArrayFromImage(image)  # [rows, columns(, components)]
-    return VolumeArray(pixels[np.newaxis], SLICER_2D_IJK_TO_RAS.copy())
+    return VolumeArray(pixels[np.newaxis], ijk_to_ras_of_image(image))
+
+
+def ijk_to_ras_of_image(image: sitk.Image) -> np.ndarray:
+    """IJK->RAS of a 2D SimpleITK image as a single-slice volume: ITK's spacing, origin and direction (LPS), in RAS."""
+    ijk_to_lps = np.eye(4)
+    ijk_to_lps[:2, :2] = np.reshape(image.GetDirection(), (2, 2)) @ np.diag(image.GetSpacing())
+    ijk_to_lps[:2, 3] = image.GetOrigin()
+    return RAS_FROM_LPS @ ijk_to_lps
 
 
 def load_image_2d(scene, path: Path | str, name: str | None = None):

@@ -53,8 +53,11 @@ def load_node(scene, path: Path | str, node_class: str):
 
 
 def save_scene(scene, folder: Path | str, name: str = "scene") -> Path:
-    """Save every storable node to its own file in `folder`, then `folder/name.mrml` referencing them."""
-    folder = Path(folder)
+    """Save every storable node to its own file in `folder`, then `folder/name.mrml` referencing them.
+
+    The folder is made absolute first: data file names relative to the working directory would be stored relative
+    to the scene's folder, so a scene saved to `out/` would look for its files in `out/out/`."""
+    folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     used = set()
     for index in range(scene.GetNumberOfNodesByClass("vtkMRMLStorableNode")):

@@ -21,8 +21,9 @@ from KeypointMRMLLib.transforms import FROM_PARENT, transform_points
 from KeypointMRMLLib.volumes import array_from_volume
 
 
-def cli(*args, check=True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "KeypointCLI", *map(str, args)], capture_output=True, text=True)
+def cli(*args, check=True, cwd=None) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "KeypointCLI", *map(str, args)], capture_output=True, text=True,
+                            cwd=cwd)
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
@@ -42,7 +43,8 @@ def test_info_reports_versions_device_and_models():
 
 
 def test_demo_writes_a_scene_that_reloads_with_every_node_and_file(tmp_path):
-    output = cli("demo", "-o", tmp_path / "demo").stdout
+    """Run as the README runs it: a folder relative to the working directory."""
+    output = cli("demo", "-o", "demo", cwd=tmp_path).stdout
     assert "Scene:" in output
     scene = load_scene(tmp_path / "demo" / "demo.mrml")
     fixed, moving = scene.GetFirstNodeByName("retina fixed"), scene.GetFirstNodeByName("retina moving")

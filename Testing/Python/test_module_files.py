@@ -129,3 +129,34 @@ def test_extension_states_its_minimum_slicer_release():
 @pytest.mark.parametrize("module", MODULES)
 def test_module_says_in_one_line_when_its_slicer_is_too_old(module):
     assert "unsupported_slicer_message(" in _module_source(module)
+
+
+def _annotation_node_types(annotation: ast.expr) -> list[str]:
+    """Node class names of a parameter annotation (slicer.vtkMRMLXNode or Union[...] of them), in order."""
+    if isinstance(annotation, ast.Attribute) and annotation.attr.startswith("vtkMRML"):
+        return [annotation.attr]
+    if isinstance(annotation, ast.Subscript) and getattr(annotation.value, "id", "") == "Union":
+        elements = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else [annotation.slice]
+        return [name for element in elements for name in _annotation_node_types(element)]
+    return []
+
+
+@pytest.mark.parametrize("module", GUI_MODULES)
+def test_node_selectors_offer_what_the_parameter_node_declares(module):
+    """Slicer's GUI connector overwrites a selector's nodeTypes with the annotation's classes, and with
+    showChildNodeTypes false nothing else shows: the .ui must list the same, so what a user sees is what Slicer
+    sets (a colour photograph is a vtkMRMLVectorVolumeNode, not shown under vtkMRMLScalarVolumeNode alone)."""
+    tree = ElementTree.parse(REPO / module / "Resources" / "UI" / f"{module}.ui")
+    parameter_class = next(node for node in ast.walk(ast.parse(_module_source(module)))
+                           if isinstance(node, ast.ClassDef) and node.name == f"{module}ParameterNode")
+    declared = {item.target.id: _annotation_node_types(item.annotation) for item in parameter_class.body
+                if isinstance(item, ast.AnnAssign)}
+    selectors = [widget for widget in tree.iter("widget") if widget.get("class") == "qMRMLNodeComboBox"]
+    assert selectors
+    for widget in selectors:
+        properties = {prop.get("name"): prop for prop in widget.findall("property")}
+        parameter = properties["SlicerParameterName"].find("string").text
+        listed = [item.text for item in properties["nodeTypes"].iter("string")]
+        assert declared[parameter] == listed, (widget.get("name"), declared[parameter], listed)
+        if parameter in ("fixedVolume", "movingVolume"):
+            assert "vtkMRMLVectorVolumeNode" in declared[parameter]

@@ -62,7 +62,8 @@ def test_2d_images_load_as_slicer_loads_them(scene, tmp_path, suffix):
     assert node.IsA("vtkMRMLVectorVolumeNode") and node.GetName() == "eye"
     volume = array_from_volume(node)
     assert volume.array.shape == (1, 5, 9, 3)
-    np.testing.assert_array_equal(ijk_to_ras_of(node), np.diag([-1.0, -1.0, 1.0, 1.0]))
+    # SimpleITK writes TIFF density that reads back as 1.00000002 mm per px: what Slicer reads too
+    np.testing.assert_allclose(ijk_to_ras_of(node), np.diag([-1.0, -1.0, 1.0, 1.0]), rtol=1e-6)
     if suffix != ".jpg":  # JPEG is lossy
         np.testing.assert_array_equal(volume.array[0, 1, 7], (200, 30, 90))
 
@@ -93,3 +94,19 @@ def test_unreadable_image_gives_a_clear_error(tmp_path):
 
 def test_2d_geometry_constant_matches_slicer_convention():
     np.testing.assert_array_equal(SLICER_2D_IJK_TO_RAS, np.diag([-1.0, -1.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("name, dpi, spacing", [
+    ("photo.jpg", (300, 300), (25.4 / 300, 25.4 / 300)),
+    ("scan.tif", (150, 200), (25.4 / 150, 25.4 / 200)),
+    ("plain.jpg", None, (1.0, 1.0)),
+    ("figure.png", (300, 300), (1.0, 1.0)),  # ITK reads no density from PNG, so neither does Slicer
+])
+def test_2d_images_get_the_spacing_itk_reads_from_their_density(tmp_path, name, dpi, spacing):
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / name, **({"dpi": dpi} if dpi else {}))
+    volume = read_image_2d(tmp_path / name)
+    np.testing.assert_allclose(volume.ijk_to_ras, np.diag([-spacing[0], -spacing[1], 1.0, 1.0]), rtol=1e-3)
+    assert volume.array.shape == (1, 40, 60, 3)
