@@ -9,6 +9,7 @@ import traceback
 
 from KeypointCLI import bench, demo, exits, info
 from KeypointCLI.plugins import contributions, training_command
+from KeypointEngineLib.errors import BrokenInstallation
 
 # a module the standalone path needs but Slicer ships: missing means the extra was not installed
 STANDALONE_MODULES = {"slicer", "vtk", "vtkmodules", "mrml", "matplotlib"}
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"{prefix}: error: {error.name} is missing; install the standalone extra: "
               "pip install 'slicer-keypoints[standalone]' (never inside Slicer, which ships its own).", file=sys.stderr)
+        return exits.INTERNAL
+    except BrokenInstallation as error:  # its message says how to restore the files
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return exits.INTERNAL
     except INPUT_ERRORS as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error

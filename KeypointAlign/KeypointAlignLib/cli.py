@@ -74,6 +74,8 @@ def run(args) -> int:
 
     scene = make_scene()
     fixed, moving = load_volume(scene, args.fixed), load_volume(scene, args.moving)
+    if moving_points is not None:
+        check_points_inside(moving_points, retinalPixels(moving, "moving")[0].shape, args.map_points)
     result = KeypointAlignLogic().register(fixed, moving, model=args.model, features=args.features,
                                            fieldOfViewDegrees=args.fov, workingSize=args.working_size,
                                            ratioTest=args.ratio, device=args.device, createInlierFiducials=False)
@@ -126,7 +128,20 @@ def read_points(path: Path) -> np.ndarray:
         return np.zeros((0, 2))
     if points.shape[1] != 2:
         raise ValueError(f"{path} has {points.shape[1]} columns; write one 'x y' pair per line.")
+    if not np.isfinite(points).all():
+        line = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0]) + 1
+        raise ValueError(f"{path}: point {line} is not a number (NaN or infinite); give pixel coordinates.")
     return points
+
+
+def check_points_inside(points: np.ndarray, shape: tuple[int, ...], path: Path) -> None:
+    """Points must lie on the image they belong to (pixel centres 0..size-1, plus half a pixel at the edges)."""
+    rows, cols = shape[:2]
+    outside = (points[:, 0] < -0.5) | (points[:, 0] > cols - 0.5) | (points[:, 1] < -0.5) | (points[:, 1] > rows - 0.5)
+    if outside.any():
+        x, y = points[np.flatnonzero(outside)[0]]
+        raise ValueError(f"{path}: {int(outside.sum())} points lie outside the moving image ({cols} x {rows} px), "
+                         f"e.g. ({x:g}, {y:g}); points are 'x y' in its pixels, 0-based.")
 
 
 def write_points(path: Path, points: np.ndarray) -> None:

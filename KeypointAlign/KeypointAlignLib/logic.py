@@ -155,7 +155,12 @@ def retinalPixels(volume, role: str):
     if data.spatial_shape[0] != 1:
         raise ValueError(f"The {role} image {volume.GetName()!r} is a 3D volume with {data.spatial_shape[0]} slices; "
                          "KeypointAlign registers 2D retinal images (single-slice volumes such as loaded PNG/JPEG).")
-    return data.array[0], data.ijk_to_ras
+    pixels = data.array[0]
+    if np.issubdtype(pixels.dtype, np.floating) and not np.isfinite(pixels).all():
+        bad = int((~np.isfinite(pixels)).sum())
+        raise ValueError(f"The {role} image {volume.GetName()!r} has {bad} pixels that are not numbers (NaN or "
+                         "infinite); replace them (e.g. with 0 outside the field of view) or export the image again.")
+    return pixels, data.ijk_to_ras
 
 
 def fixedToMovingDisplacement(model, fixedShape, fixedIjkToRas, movingIjkToRas, step=GRID_STEP_PX):

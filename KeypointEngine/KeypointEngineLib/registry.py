@@ -19,13 +19,19 @@ from typing import Any
 
 import torch
 
+from KeypointEngineLib.errors import BrokenInstallation
+
 MODELS_DIR_ENV = "KEYPOINT_MODELS_DIR"
 REQUIRED_FIELDS = ("name", "file", "sha256", "architecture", "input", "training_data", "recipe_command", "metrics",
                    "date")
 
 
-class ChecksumMismatch(RuntimeError):
+class ChecksumMismatch(BrokenInstallation):
     """The weights on disk are not the ones the model card describes."""
+
+
+class NotAStateDict(BrokenInstallation):
+    """The weights file holds something other than a plain state dict of tensors (e.g. a pickled module, with code)."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,16 @@ class ModelRegistry:
         """Verify, then load the weights of model `name` as a state dict on `device`."""
         card = self.card(name)
         self.verify(card)
-        state = torch.load(card.weights_path, map_location=device, weights_only=True)
+        refusal = (f"Weights of model {card.name!r} at {card.weights_path} are not a plain state dict of tensors, so "
+                   "they are not loaded (a file that holds objects can hold code). Export the model's state_dict() "
+                   f"instead, as the training backend does: {card.recipe_command}")
+        try:
+            state = torch.load(card.weights_path, map_location=device, weights_only=True)
+        except Exception:  # torch's own message advises weights_only=False: exactly what must not be done
+            raise NotAStateDict(refusal) from None
+        if not isinstance(state, dict) or not all(isinstance(key, str) and isinstance(value, torch.Tensor)
+                                                  for key, value in state.items()):
+            raise NotAStateDict(refusal)
         return state, card
 
 

@@ -24,11 +24,29 @@ def is_image_2d_file(path: Path | str) -> bool:
     return Path(path).suffix.lower() in IMAGE_2D_SUFFIXES
 
 
+# what a whole file ends with: a cut-off download or copy decodes into a half-grey image without an error
+_END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND\xaeB`\x82"}
+
+
+def check_input_file(path: Path) -> None:
+    """A FileNotFoundError or ValueError that says what is wrong, unless `path` is a readable file."""
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an image file; give the image's file name.")
+    if not path.is_file():
+        raise FileNotFoundError(f"Image file not found: {path}")
+
+
 def read_image_2d(path: Path | str) -> VolumeArray:
     """Read a 2D image file into a single-slice VolumeArray with Slicer's geometry for such files."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Image file not found: {path}")
+    check_input_file(path)
+    marker = _END_MARKERS.get(path.suffix.lower())
+    if marker is not None:
+        with open(path, "rb") as stream:
+            stream.seek(max(path.stat().st_size - 64, 0))
+            if marker not in stream.read():
+                raise ValueError(f"{path} is truncated or damaged (its {path.suffix.lower()[1:].upper()} data does "
+                                 "not end where a whole file does); copy or export it again.")
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as error:

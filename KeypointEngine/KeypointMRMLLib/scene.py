@@ -23,7 +23,8 @@ def make_scene() -> slicer.vtkMRMLScene:
     color_logic = application_logic.GetColorLogic()
     color_logic.SetMRMLScene(scene)
     color_logic.AddDefaultColorNodes()
-    logics = {"Application": application_logic}
+    application_logic.SetModuleLogic("Colors", color_logic)  # the volumes logic colours new volumes through it
+    logics = {"Application": application_logic, "Colors": color_logic}
     for name, logic_class in _MODULE_LOGICS.items():
         logic = logic_class()
         logic.SetMRMLApplicationLogic(application_logic)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from KeypointMRMLLib.images2d import is_image_2d_file, load_image_2d
+from KeypointMRMLLib.images2d import check_input_file, is_image_2d_file, load_image_2d
 from KeypointMRMLLib.scene import make_scene, module_logic
 
 
@@ -27,8 +27,7 @@ def load_volume(scene, path: Path | str, name: str | None = None):
     """Load an image file as a volume node: PNG/JPEG/TIFF as Slicer does, anything else with Slicer's volume reader
     (NRRD, NIfTI, MHA, ...). RGB images become vector volumes."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Image file not found: {path}")
+    check_input_file(path)
     if is_image_2d_file(path):
         return load_image_2d(scene, path, name)
     node = module_logic(scene, "Volumes").AddArchetypeVolume(str(path), name or _stem(path))
