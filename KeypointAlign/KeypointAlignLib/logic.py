@@ -26,6 +26,7 @@ from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displace
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
 DEFAULT_FEATURES = FEATURE_BACKENDS[0]
+LINEAR_MODELS = ("similarity", "affine")  # what a linear transform node can hold
 GRID_STEP_PX = 8  # displacement grid spacing for non-linear results; the models are smooth, cubic interpolation exact
 
 
@@ -70,12 +71,10 @@ class KeypointAlignLogic:
             raise ValueError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
         options = dict(model=model, working_size=WORKING_SIZE.check(workingSize),
                        fov_degrees=FIELD_OF_VIEW.check(fieldOfViewDegrees), ratio=RATIO_TEST.check(ratioTest))
-        if outputTransform is not None and model in ("similarity", "affine") and not outputTransform.IsA(
-                "vtkMRMLLinearTransformNode"):
-            raise ValueError("A similarity or affine result goes into a linear transform: choose one, or "
-                             "'Create new transform'.")
+        checkOutputTransform(model, outputTransform)
 
         def prepare():
+            checkPlacement(fixedVolume, movingVolume)
             return retinalPixels(fixedVolume, "fixed"), retinalPixels(movingVolume, "moving")
 
         def work(pixels, job):
@@ -94,6 +93,9 @@ class KeypointAlignLogic:
             if not registration.report.success:
                 return AlignResult(None, registration.report, registration)
             scene = fixedVolume.GetScene()
+            if scene is None:  # the scene was closed while the registration ran
+                raise ValueError("The fixed image is no longer in a scene (was the scene closed?); nothing was added.")
+            parentId = fixedVolume.GetTransformNodeID()  # outputs live where the fixed image lives
             created = []  # removed again if anything fails: the scene is left as it was
             try:
                 transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
@@ -101,16 +103,19 @@ class KeypointAlignLogic:
                                                     f"{movingVolume.GetName()} to {fixedVolume.GetName()}")
                 if transformNode is not outputTransform:
                     created.append(transformNode)
+                    transformNode.SetAndObserveTransformNodeID(parentId)
                 fiducials = []
                 if createInlierFiducials:
                     fiducials = self._inlierFiducials(scene, registration, (fixedVolume, fixedIjkToRas),
                                                       (movingVolume, movingIjkToRas), transformNode)
                     created += fiducials
+                    fiducials[0].SetAndObserveTransformNodeID(parentId)
                 resampled = None
                 if resampledPixels is not None:
                     resampled = volume_from_array(scene, resampledPixels[None], fixedIjkToRas,
                                                   f"{movingVolume.GetName()} registered")
                     created.append(resampled)
+                    resampled.SetAndObserveTransformNodeID(parentId)
             except Exception:
                 for node in created:
                     remove_node(node)
@@ -134,17 +139,44 @@ class KeypointAlignLogic:
         return nodes
 
     def _transformNode(self, scene, model, fixedShape, fixedIjkToRas, movingIjkToRas, outputTransform, name):
-        if model.is_linear:
-            if outputTransform is not None and not outputTransform.IsA("vtkMRMLLinearTransformNode"):
-                raise ValueError("The fitted model is linear but the chosen output is not a linear transform node.")
+        """Linear results into a linear node (new, or the chosen one); anything into a chosen grid node; other
+        results into a new grid node (checkOutputTransform has refused the combinations that cannot be)."""
+        intoGrid = outputTransform is not None and outputTransform.IsA("vtkMRMLGridTransformNode")
+        if model.is_linear and not intoGrid:
             toParent = fixedIjkToRas @ _lift(model.inverse) @ np.linalg.inv(movingIjkToRas)
             return linear_transform_from_matrix(scene, toParent, name, node=outputTransform)
-        if outputTransform is not None and not outputTransform.IsA("vtkMRMLGridTransformNode"):
-            raise ValueError(f"The {model.kind} model needs a grid transform node (a linear node would lose it); "
-                             "choose a grid transform or 'Create new transform'.")
         displacement, gridIjkToRas = fixedToMovingDisplacement(model, fixedShape, fixedIjkToRas, movingIjkToRas)
         return grid_transform_from_displacement(scene, displacement, gridIjkToRas, name, FROM_PARENT,
                                                 node=outputTransform)
+
+
+def checkOutputTransform(model: str, outputTransform) -> None:
+    """Refuse, before any work, an output node that could not hold the result of `model`: a linear node holds only
+    similarity and affine results (auto, projective and quadratic may be non-linear); a grid node holds any."""
+    if outputTransform is None or outputTransform.IsA("vtkMRMLGridTransformNode"):
+        return
+    if not outputTransform.IsA("vtkMRMLLinearTransformNode"):
+        raise ValueError(f"The output transform {outputTransform.GetName()!r} is neither a linear nor a grid "
+                         "transform; choose one of those, or 'Create new transform'.")
+    if model not in LINEAR_MODELS:
+        raise ValueError(f"The linear transform {outputTransform.GetName()!r} can hold only a similarity or affine "
+                         f"result, and the {model} model may give a non-linear one: choose similarity or affine, a "
+                         "grid transform, or 'Create new transform'.")
+
+
+def checkPlacement(fixedVolume, movingVolume) -> None:
+    """Both images in one scene, the moving one free to go under the new transform (its own would be replaced)."""
+    for volume, role in ((fixedVolume, "fixed"), (movingVolume, "moving")):
+        if volume is None:
+            raise ValueError(f"Select a {role} image.")
+    if fixedVolume.GetScene() is None or fixedVolume.GetScene() is not movingVolume.GetScene():
+        raise ValueError("The fixed and moving images must be in the same scene.")
+    if movingVolume.GetTransformNodeID():
+        parent = movingVolume.GetScene().GetNodeByID(movingVolume.GetTransformNodeID())
+        raise ValueError(f"The moving image {movingVolume.GetName()!r} is under the transform "
+                         f"{parent.GetName() if parent else movingVolume.GetTransformNodeID()!r}, which the "
+                         "registration would replace: harden it (Data module: right-click, Harden transform) or "
+                         "remove it first.")
 
 
 def retinalPixels(volume, role: str):

@@ -228,3 +228,48 @@ def test_images_of_different_sizes_and_aspect_ratios_register():
     points = pair.grid_points(5)[4:-4]  # central points lie inside the crop
     estimated = result.registration.model.moving_to_fixed(points - [0, 60])
     assert np.median(np.linalg.norm(estimated - pair.warp.moving_to_fixed(points), axis=1)) < 1.5
+
+
+def test_a_linear_output_node_refuses_a_model_that_may_be_non_linear_before_any_work():
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=4))
+    linear = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "mine")
+    before = scene.GetNumberOfNodes()
+    for model in ("auto", "projective", "quadratic"):
+        with pytest.raises(ValueError, match="can hold only a similarity or affine result"):
+            KeypointAlignLogic().registrationTask(fixed, moving, model=model, outputTransform=linear)
+    assert scene.GetNumberOfNodes() == before
+
+
+def test_a_chosen_grid_node_takes_any_result_and_new_runs_make_new_nodes():
+    scene, pair = make_scene(), _pair(seed=2, tilt=0.0)
+    fixed, moving = _add(scene, pair)
+    grid = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", "mine")
+    result = KeypointAlignLogic().register(fixed, moving, model="affine", outputTransform=grid,
+                                           createInlierFiducials=False)
+    assert result.transformNode is grid
+    moving_points = pair.grid_points(5)
+    mapped = transform_points(grid, _pixels_to_ras(moving_points, SLICER_2D_IJK_TO_RAS), TO_PARENT)
+    truth = _pixels_to_ras(pair.warp.moving_to_fixed(moving_points), SLICER_2D_IJK_TO_RAS)
+    assert np.median(np.linalg.norm(mapped - truth, axis=1)) < 1.0
+    first, second = (KeypointAlignLogic().register(fixed, moving, model="affine", createInlierFiducials=False)
+                     for _ in range(2))
+    assert first.transformNode is not second.transformNode and second.transformNode is not grid
+
+
+def test_outputs_live_where_the_fixed_image_lives_and_a_moving_image_under_a_transform_is_refused():
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=1))
+    parent = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "fixed placement")
+    fixed.SetAndObserveTransformNodeID(parent.GetID())
+    result = KeypointAlignLogic().register(fixed, moving, model="projective", createResampledVolume=True)
+    assert result.transformNode.GetTransformNodeID() == parent.GetID()
+    assert result.fiducialNodes[0].GetTransformNodeID() == parent.GetID()
+    assert result.fiducialNodes[1].GetTransformNodeID() == result.transformNode.GetID()
+    assert result.resampledVolume.GetTransformNodeID() == parent.GetID()
+
+    moving.SetAndObserveTransformNodeID(parent.GetID())
+    before = scene.GetNumberOfNodes()
+    with pytest.raises(ValueError, match="is under the transform 'fixed placement'.*harden it"):
+        KeypointAlignLogic().register(fixed, moving)
+    assert scene.GetNumberOfNodes() == before
