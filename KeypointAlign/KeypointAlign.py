@@ -114,6 +114,8 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
 
     def onSceneStartClose(self, caller, event):
+        if self._run is not None:  # nothing may be added to a scene being closed
+            self._run.cancel()
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event):
@@ -136,22 +138,31 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._updateApplyButton()
 
     def _updateApplyButton(self, caller=None, event=None):
-        if self._run is not None:
-            return
-        ready = bool(self._parameterNode and self._parameterNode.fixedVolume and self._parameterNode.movingVolume)
-        self.ui.applyButton.enabled = ready
-        self.ui.applyButton.toolTip = "Register the moving image onto the fixed image." if ready else (
-            "Select a fixed and a moving image.")
+        from KeypointAlignLib.presentation import applyButton
+
+        parameters = self._parameterNode
+        state = applyButton(parameters.fixedVolume if parameters else None,
+                            parameters.movingVolume if parameters else None, self._run is not None)
+        self.ui.applyButton.enabled = state.enabled
+        self.ui.applyButton.text = state.text
+        self.ui.applyButton.toolTip = state.toolTip
 
     def onApplyButton(self):
         if self._run is not None:  # the button reads "Cancel" while a registration runs
             self._run.cancel()
             self.ui.statusLabel.text = "Cancelling…"
             return
+        from KeypointAlignLib.presentation import errorOutcome
         from KeypointEngine import ensureDependencies
 
-        if not ensureDependencies("KeypointAlign"):
-            self.ui.statusLabel.text = "KeypointAlign needs its Python packages installed to run."
+        try:
+            installed = ensureDependencies("KeypointAlign")
+        except Exception as error:  # no network, a proxy, a failed build: the panel stays usable
+            self._show(errorOutcome(RuntimeError(f"installing KeypointAlign's Python packages failed: {error}")))
+            return
+        if not installed:
+            self.ui.statusLabel.text = ("KeypointAlign needs its Python packages (see the README's troubleshooting); "
+                                        "press Apply to be asked again.")
             return
         from KeypointEngineLib.jobs import BackgroundRun
 
@@ -165,7 +176,7 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 createInlierFiducials=parameters.createInlierFiducials,
                 createResampledVolume=parameters.createResampledVolume))
         except Exception as error:
-            self._showError(error)
+            self._show(errorOutcome(error))
             return
         self._setRunning(True)
         self._timer.start()
@@ -179,42 +190,40 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._timer.stop()
         run, self._run = self._run, None
         self._setRunning(False)
+        from KeypointAlignLib.presentation import cancelledOutcome, errorOutcome, resultOutcome
         from KeypointEngineLib.jobs import JobCancelled
 
+        result = None
         try:
             result = run.result()
+            outcome = resultOutcome(result)
         except JobCancelled:
-            self.ui.statusLabel.text = "Cancelled; the scene is as it was."
+            outcome = cancelledOutcome()
         except Exception as error:  # nothing half-made is left in the scene
-            self._showError(error)
-        else:
-            self._showResult(result)
+            outcome = errorOutcome(error)
+        self._show(outcome, result)
 
-    def _showError(self, error):
-        self.ui.statusLabel.text = f"Registration failed: {error}"
-        slicer.util.errorDisplay(f"Registration failed: {error}", detailedText=traceback.format_exc())
+    def _show(self, outcome, result=None):
+        self.ui.statusLabel.text = outcome.status
+        if outcome.showAligned:  # the output choice stays as it was: a next run makes new nodes again
+            parameters = self._parameterNode
+            parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
+            slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,
+                                             foregroundOpacity=0.5, fit=True)
+        if outcome.dialog is not None:
+            title, text = outcome.dialog
+            if outcome.isError:
+                slicer.util.errorDisplay(text, windowTitle=title, detailedText=traceback.format_exc())
+            else:
+                slicer.util.warningDisplay(text, windowTitle=title)
 
     def _setRunning(self, running):
-        self.ui.applyButton.text = "Cancel" if running else "Apply"
         self.ui.progressBar.visible = running
         self.ui.progressBar.value = 0
         for section in (self.ui.inputsCollapsibleButton, self.ui.parametersCollapsibleButton,
                         self.ui.advancedCollapsibleButton, self.ui.outputsCollapsibleButton):
             section.enabled = not running
-        if not running:
-            self._updateApplyButton()
-
-    def _showResult(self, result):
-        self.ui.statusLabel.text = result.report.summary()
-        if result.transformNode is None:  # the registration found no transform: the report says why
-            slicer.util.warningDisplay(result.report.summary(), windowTitle="KeypointAlign: no registration")
-            return
-        parameters = self._parameterNode  # the output choice stays as it was: a next run makes new nodes again
-        parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
-        slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,
-                                         foregroundOpacity=0.5, fit=True)
-        if not result.report.confident:
-            slicer.util.warningDisplay(result.report.summary(), windowTitle="KeypointAlign: low confidence")
+        self._updateApplyButton()
 
 
 class KeypointAlignTest(ScriptedLoadableModuleTest):
@@ -228,6 +237,10 @@ class KeypointAlignTest(ScriptedLoadableModuleTest):
         self.test_known_warp_is_recovered()
 
     def test_known_warp_is_recovered(self):
+        from KeypointEngine import skippedForMissingRequirements
+
+        if skippedForMissingRequirements(self, "KeypointAlign self-test"):
+            return
         from KeypointAlignLib.samples import add_sample_pair
 
         fixed, moving, pair = add_sample_pair(slicer.mrmlScene)

@@ -34,9 +34,24 @@ def requirementsPath():
     return os.path.join(os.path.dirname(__file__), "Resources", "requirements.txt")
 
 
+def missingEngineRequirements():
+    """The engine's requirements not installed in this Slicer (an extension build server has none of them)."""
+    return missing_requirements(read_requirements(requirementsPath()))
+
+
+def skippedForMissingRequirements(test, what):
+    """True, after saying so, when `test` cannot run for want of the engine's packages: a skip, not a failure."""
+    missing = missingEngineRequirements()
+    if missing:
+        test.delayDisplay(f"{what} skipped: the engine's packages are not installed "
+                          f"({', '.join(str(requirement) for requirement in missing)}); any SlicerKeypoints module's "
+                          "Apply offers to install them.")
+    return bool(missing)
+
+
 def ensureDependencies(requester="SlicerKeypoints"):
     """Install what the engine lacks after one confirmation listing it. Returns True when everything is present."""
-    missing = missing_requirements(read_requirements(requirementsPath()))
+    missing = missingEngineRequirements()
     if not missing:
         return True
     listing = "\n".join(f"  - {requirement}" for requirement in missing)
@@ -56,7 +71,7 @@ def ensureDependencies(requester="SlicerKeypoints"):
                 pipEnsure([requirement], prompt_install=False, requester=requester, skip_in_testing=False)
             else:
                 slicer.util.pip_install(arguments)
-    return not missing_requirements(read_requirements(requirementsPath()))
+    return not missingEngineRequirements()
 
 
 def _pipEnsure():
@@ -75,13 +90,13 @@ class KeypointEngineTest(ScriptedLoadableModuleTest):
         self.test_dependencies_and_models()
 
     def test_dependencies_and_models(self):
-        self.assertEqual(missing_requirements(read_requirements(requirementsPath())), [],
-                         "Install the engine's requirements first (any SlicerKeypoints module's Apply offers it).")
+        if skippedForMissingRequirements(self, "KeypointEngine self-test"):
+            return
         from KeypointEngineLib.device import choose_device
         from KeypointEngineLib.registry import default_registry
 
         self.delayDisplay(f"Engine device: {choose_device()}")
         registry = default_registry()
         for card in registry.cards():
-            registry.verify(card)
+            registry.load_state_dict(card.name)  # checksum, then a plain state dict
         self.delayDisplay(f"{len(registry.cards())} model(s) verified")
