@@ -16,8 +16,8 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip((image - low) / max(high - low, 1e-9) * 255, 0, 255).astype(np.uint8)
 
 
-def write_png(path: Path | str, image: np.ndarray) -> Path:
-    """Write a 2D grey [rows, cols] or RGB [rows, cols, 3] image as PNG."""
+def write_image(path: Path | str, image: np.ndarray) -> Path:
+    """Write a 2D grey [rows, cols] or RGB [rows, cols, 3] image; the format follows the name (.png, .jpg)."""
     from KeypointCLI.outputs import atomic_output
 
     path = Path(path)

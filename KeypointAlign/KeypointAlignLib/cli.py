@@ -67,7 +67,7 @@ def run(args) -> int:
 
     from KeypointAlignLib.logic import KeypointAlignLogic, retinalPixels
     from KeypointCLI.outputs import atomic_output, write_json
-    from KeypointCLI.previews import write_png
+    from KeypointCLI.previews import write_image
     from KeypointEngineLib.retina.resampling import checkerboard, warp_moving_to_fixed
     from KeypointMRMLLib.scene import make_scene
     from KeypointMRMLLib.storage import load_volume, save_node
@@ -90,9 +90,9 @@ def run(args) -> int:
             fixed_pixels, moving_pixels = retinalPixels(fixed, "fixed")[0], retinalPixels(moving, "moving")[0]
             warped = warp_moving_to_fixed(moving_pixels, model, fixed_pixels.shape)
             if args.warped:
-                write_png(args.warped, warped)
+                write_image(args.warped, warped)
             if args.checkerboard:
-                write_png(args.checkerboard, checkerboard(fixed_pixels, warped))
+                write_image(args.checkerboard, checkerboard(fixed_pixels, warped))
     if args.report:
         write_json(args.report, result.report.to_dict())
     return result_exit_code(result.report.success, result.report.confident, args.require_confident, "align")

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+
+def side_by_side(left: np.ndarray, right: np.ndarray, height: int = 480) -> np.ndarray:
+    """Two same-size RGB images next to each other, each scaled to `height` px."""
+    import cv2
+
+    width = round(left.shape[1] * height / left.shape[0])
+    return np.hstack([cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA) for image in (left, right)])
+
 
 def run_demo(scene, output: Path, seed: int = 0) -> int:
     """Register the sample pair into `scene`; write previews and the report under `output`. 0, or 1 on failure."""
     from KeypointAlignLib.logic import KeypointAlignLogic
     from KeypointAlignLib.samples import add_sample_pair
     from KeypointCLI.outputs import write_json
-    from KeypointCLI.previews import write_png
+    from KeypointCLI.previews import write_image
     from KeypointEngineLib.retina.resampling import checkerboard, warp_moving_to_fixed
 
     fixed, moving, pair = add_sample_pair(scene, seed)
@@ -25,8 +35,10 @@ def run_demo(scene, output: Path, seed: int = 0) -> int:
 
     previews = output / "previews"
     warped = warp_moving_to_fixed(pair.moving, result.registration.model, pair.fixed.shape)
-    write_png(previews / "checkerboard_before.png", checkerboard(pair.fixed, pair.moving))
-    write_png(previews / "checkerboard_after.png", checkerboard(pair.fixed, warped))
+    before, after = checkerboard(pair.fixed, pair.moving), checkerboard(pair.fixed, warped)
+    write_image(previews / "checkerboard_before.png", before)
+    write_image(previews / "checkerboard_after.png", after)
+    write_image(previews / "KeypointAlign.jpg", side_by_side(before, after))  # the README's screenshot
     write_json(output / "align-report.json", {**result.report.to_dict(), "mean_error_px": error})
-    print(f"Previews: {previews}/checkerboard_before.png, checkerboard_after.png")
+    print(f"Previews: {previews}/checkerboard_before.png, checkerboard_after.png, KeypointAlign.jpg")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO.parent / "shared" / "data"
+# the data folder the CLI reads too: $KEYPOINT_DATA, else ../shared/data beside the checkout
+SHARED_DATA = Path(os.environ.get("KEYPOINT_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def oblique_ijk_to_ras() -> np.ndarray:
 
 
 def shared_data(relative: str) -> Path:
-    """A file under ../shared/data, or skip the test cleanly when the shared folder is not beside the checkout."""
+    """A file under the data folder ($KEYPOINT_DATA or ../shared/data), or skip the test cleanly without it."""
     path = SHARED_DATA / relative
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")

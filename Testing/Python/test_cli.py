@@ -55,6 +55,8 @@ def test_demo_writes_a_scene_that_reloads_with_every_node_and_file(tmp_path):
     report = json.loads((tmp_path / "demo" / "align-report.json").read_text())
     assert report["success"] and report["mean_error_px"] < 1.5
     assert (tmp_path / "demo" / "previews" / "checkerboard_after.png").stat().st_size > 10_000
+    screenshot = read_image_2d(tmp_path / "demo" / "previews" / "KeypointAlign.jpg").array
+    assert screenshot.shape == (1, 480, 960, 3)  # the README's screenshot, as the demo makes it
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ find them, and the training backend stays out."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -16,9 +17,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory):
+    """Built from a copy of the files git tracks (an in-tree build/ folder could carry stale files into it)."""
     folder = tmp_path_factory.mktemp("wheel")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    source = folder / "source"
+    for name in filter(None, tracked.decode().split("\0")):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w",
-                    str(folder), str(REPO)], check=True, capture_output=True)
+                    str(folder), str(source)], check=True, capture_output=True)
     wheel = next(folder.glob("slicer_keypoints-*.whl"))
     target = folder / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
