@@ -10,5 +10,5 @@ _HERE = Path(__file__).resolve().parent
 # beside the packages); KeypointAlignLib/Models in a wheel (package data)
 MODEL_FOLDERS = (_HERE.parent / "Resources" / "Models", _HERE / "Models")
 COMMANDS = ("KeypointAlignLib.cli",)  # slicer-keypoints align
-BENCHMARKS = ("KeypointAlignLib.bench",)  # slicer-keypoints bench align
+BENCHMARKS = ("KeypointAlignLib.bench", "KeypointAlignLib.bench_cancel")  # bench align, bench align-cancel
 DEMOS = ("KeypointAlignLib.demo",)  # part of slicer-keypoints demo
