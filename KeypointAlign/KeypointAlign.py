@@ -52,7 +52,7 @@ class KeypointAlign(ScriptedLoadableModule):
             "Method after Rivas-Villar et al., QIMS 2023 (joint keypoint detection and description for colour fundus "
             "registration) and Retinal IPA (arXiv 2407.18362). Part of SlicerKeypoints (Apache-2.0)."
         )
-        unsupported = unsupported_slicer_message("KeypointAlign")
+        unsupported = unsupported_slicer_message("KeypointAlign", (slicer.app.majorVersion, slicer.app.minorVersion))
         if unsupported:
             logging.error(unsupported)
             self.parent.helpText = unsupported
@@ -102,6 +102,11 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.initializeParameterNode()
 
     def cleanup(self):
+        if self._timer is not None:
+            self._timer.stop()
+        if self._run is not None:  # the module is reloaded or Slicer closes: stop the work, add nothing
+            self._run.cancel()
+            self._run = None
         self.removeObservers()
 
     def enter(self):

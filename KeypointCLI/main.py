@@ -9,12 +9,12 @@ import traceback
 
 from KeypointCLI import bench, demo, exits, info
 from KeypointCLI.plugins import contributions, training_command
-from KeypointEngineLib.errors import BrokenInstallation
+from KeypointEngineLib.errors import BrokenInstallation, InputError
 
 # a module the standalone path needs but Slicer ships: missing means the extra was not installed
 STANDALONE_MODULES = {"slicer", "vtk", "vtkmodules", "mrml", "matplotlib"}
-# what the engine raises for input it cannot use; anything else is a bug
-INPUT_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, KeyError)
+# what is raised for input or options that cannot be used; anything else is a bug
+INPUT_ERRORS = (InputError, FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
 def subcommands() -> list:
@@ -40,17 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.run(args) or exits.DONE)
     except ModuleNotFoundError as error:
-        if (error.name or "").split(".")[0] not in STANDALONE_MODULES:
-            raise
-        print(f"{prefix}: error: {error.name} is missing; install the standalone extra: "
-              "pip install 'slicer-keypoints[standalone]' (never inside Slicer, which ships its own).", file=sys.stderr)
+        if (error.name or "").split(".")[0] in STANDALONE_MODULES:
+            print(f"{prefix}: error: {error.name} is missing; install the standalone extra: "
+                  "pip install 'slicer-keypoints[standalone]' (never inside Slicer, which ships its own).",
+                  file=sys.stderr)
+        else:  # a dependency of the engine itself: the installation is incomplete
+            traceback.print_exc()
+            print(f"{prefix}: error: {error.name} is missing; reinstall: pip install slicer-keypoints "
+                  "(torch from the README's setup for your machine).", file=sys.stderr)
         return exits.INTERNAL
     except BrokenInstallation as error:  # its message says how to restore the files
         print(f"{prefix}: error: {error}", file=sys.stderr)
         return exits.INTERNAL
     except INPUT_ERRORS as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"{prefix}: error: {message}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return exits.BAD_INPUT
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted; no output was written.", file=sys.stderr)

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from KeypointEngineLib.errors import InputError
+
 COMPOUND_SUFFIXES = (".seg.nrrd", ".mrk.json", ".nii.gz", ".seq.nrrd")
 
 
@@ -27,14 +29,14 @@ def check_output(path: Path | None, suffixes: Sequence[str] | None = None, what:
         return None
     path = Path(path)
     if suffixes is not None and full_suffix(path) not in suffixes:
-        raise ValueError(f"Write the {what} as {' or '.join(suffixes)}, not {path.name!r}.")
+        raise InputError(f"Write the {what} as {' or '.join(suffixes)}, not {path.name!r}.")
     if path.is_dir():
-        raise ValueError(f"The {what} {path} is a folder; give a file name.")
+        raise InputError(f"The {what} {path} is a folder; give a file name.")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise ValueError(f"The folder of the {what} {path} does not exist; create it first.")
+        raise InputError(f"The folder of the {what} {path} does not exist; create it first.")
     if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise ValueError(f"The {what} {path} cannot be written here (permission denied); choose another folder.")
+        raise InputError(f"The {what} {path} cannot be written here (permission denied); choose another folder.")
     return path
 
 

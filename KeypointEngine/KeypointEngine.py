@@ -24,7 +24,7 @@ class KeypointEngine(ScriptedLoadableModule):
         self.parent.contributors = ["SlicerKeypoints developers"]
         self.parent.helpText = "Shared PyTorch engine of the SlicerKeypoints modules (dependencies, device, models)."
         self.parent.acknowledgementText = "Part of SlicerKeypoints (Apache-2.0)."
-        unsupported = unsupported_slicer_message("SlicerKeypoints")
+        unsupported = unsupported_slicer_message("SlicerKeypoints", (slicer.app.majorVersion, slicer.app.minorVersion))
         if unsupported:
             logging.error(unsupported)
             self.parent.helpText = unsupported

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.retina.parameters import FEATURE_BACKENDS
 
 DATA_ENV = "KEYPOINT_DATA"
@@ -116,6 +117,8 @@ def run(args) -> int:
     transforms = tuple(_names(args.transforms, TRANSFORMS, "transform"))
     check_output(args.json, (".json",), "JSON figures")
     check_output(args.plot, (".png",), "plot")
+    if args.card is not None and not args.card.is_file():
+        raise InputError(f"The model card {args.card} does not exist; give the .json beside the weights.")
     images = benchmark_images(args.data)
     pairs = make_benchmark(images, args.pairs, args.seed)
     print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
@@ -147,7 +150,7 @@ def _names(text: str, known, what: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = set(names) - set(known)
     if unknown:
-        raise ValueError(f"Unknown {what}(s) {sorted(unknown)}; available: {', '.join(known)}.")
+        raise InputError(f"Unknown {what}(s) {sorted(unknown)}; available: {', '.join(known)}.")
     return names
 
 
@@ -164,7 +167,9 @@ def record_in_card(card_path: Path, report: dict) -> None:
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
         "peak_rss_mib": report["peak_rss_mib"], "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]),
         "date": datetime.date.today().isoformat()}
-    card_path.write_text(json.dumps(card, indent=2, default=float) + "\n")
+    from KeypointCLI.outputs import write_json
+
+    write_json(card_path, card)
 
 
 def _evaluate(candidates: dict, pairs) -> dict:
@@ -231,7 +236,9 @@ def _plot(curves: dict, path: Path) -> None:
     np.atleast_1d(axes)[0].set_ylabel("success rate")
     np.atleast_1d(axes)[0].legend(fontsize=8)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
+    from KeypointCLI.outputs import atomic_output
+
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)
 

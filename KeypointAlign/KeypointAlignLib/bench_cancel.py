@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.retina.parameters import FEATURE_BACKENDS
 
 
@@ -31,7 +32,7 @@ def run(args) -> int:
     from KeypointMRMLLib.scene import make_scene
 
     if args.runs < 1:
-        raise ValueError("--runs must be at least 1.")
+        raise InputError("--runs must be at least 1.")
     scene = make_scene()
     fixed, moving, _ = add_sample_pair(scene, args.seed)
     logic = KeypointAlignLogic()

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from KeypointEngineLib.device import DEVICE_CHOICES
+from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.retina.parameters import (
-    DEVICES,
     FEATURE_BACKENDS,
     FIELD_OF_VIEW,
     RATIO_TEST,
     TRANSFORM_MODELS,
     WORKING_SIZE,
+    check_options,
 )
 
 TRANSFORM_SUFFIXES = (".h5", ".txt", ".tfm")
@@ -46,7 +48,7 @@ def add_parser(subparsers):
     parser.add_argument("--ratio", type=float, default=RATIO_TEST.default,
                         help=f"descriptor ratio test, {RATIO_TEST.minimum:g}-{RATIO_TEST.maximum:g}; 1 disables it "
                              f"(default {RATIO_TEST.default:g})")
-    parser.add_argument("--device", choices=DEVICES, default=None,
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="where the learned model runs (default: $KEYPOINT_DEVICE, else auto: a GPU if any)")
     parser.add_argument("--warped", type=Path, help="also write the moving image resampled onto the fixed one (PNG)")
     parser.add_argument("--checkerboard", type=Path, help="also write a fixed/warped-moving checkerboard (PNG)")
@@ -103,10 +105,8 @@ def _check_arguments(args) -> None:
     from KeypointCLI.outputs import check_output
 
     if (args.map_points is None) != (args.mapped_points is None):
-        raise ValueError("--map-points and --mapped-points go together.")
-    FIELD_OF_VIEW.check(args.fov)
-    WORKING_SIZE.check(args.working_size)
-    RATIO_TEST.check(args.ratio)
+        raise InputError("--map-points and --mapped-points go together.")
+    check_options(args.model, args.features, args.working_size, args.fov, args.ratio)
     check_output(args.output, TRANSFORM_SUFFIXES, "transform")
     check_output(args.mapped_points, None, "mapped points")
     check_output(args.warped, (".png",), "warped image")
@@ -123,14 +123,14 @@ def read_points(path: Path) -> np.ndarray:
     try:
         points = np.loadtxt(path, ndmin=2, comments="#")
     except (OSError, ValueError) as error:
-        raise ValueError(f"Cannot read points from {path}: {error}. Write one 'x y' pair per line.") from None
+        raise InputError(f"Cannot read points from {path}: {error}. Write one 'x y' pair per line.") from None
     if points.size == 0:
         return np.zeros((0, 2))
     if points.shape[1] != 2:
-        raise ValueError(f"{path} has {points.shape[1]} columns; write one 'x y' pair per line.")
+        raise InputError(f"{path} has {points.shape[1]} columns; write one 'x y' pair per line.")
     if not np.isfinite(points).all():
         line = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0]) + 1
-        raise ValueError(f"{path}: point {line} is not a number (NaN or infinite); give pixel coordinates.")
+        raise InputError(f"{path}: point {line} is not a number (NaN or infinite); give pixel coordinates.")
     return points
 
 
@@ -140,7 +140,7 @@ def check_points_inside(points: np.ndarray, shape: tuple[int, ...], path: Path) 
     outside = (points[:, 0] < -0.5) | (points[:, 0] > cols - 0.5) | (points[:, 1] < -0.5) | (points[:, 1] > rows - 0.5)
     if outside.any():
         x, y = points[np.flatnonzero(outside)[0]]
-        raise ValueError(f"{path}: {int(outside.sum())} points lie outside the moving image ({cols} x {rows} px), "
+        raise InputError(f"{path}: {int(outside.sum())} points lie outside the moving image ({cols} x {rows} px), "
                          f"e.g. ({x:g}, {y:g}); points are 'x y' in its pixels, 0-based.")
 
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointEngineLib.jobs import Task, run_blocking
 from KeypointEngineLib.retina.parameters import (
     FEATURE_BACKENDS,
     FIELD_OF_VIEW,
     RATIO_TEST,
-    TRANSFORM_MODELS,
     WORKING_SIZE,
+    check_options,
 )
 from KeypointMRMLLib.markups import fiducials_from_points
 from KeypointMRMLLib.scene import remove_node
@@ -65,12 +66,8 @@ class KeypointAlignLogic:
                          createResampledVolume=False) -> Task:
         """register() as a Task (prepare -> work -> apply, KeypointEngineLib.jobs), for the GUI to run the work off
         Qt's main thread; same arguments, same result."""
-        if model not in TRANSFORM_MODELS:
-            raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
-        if features not in FEATURE_BACKENDS:
-            raise ValueError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
-        options = dict(model=model, working_size=WORKING_SIZE.check(workingSize),
-                       fov_degrees=FIELD_OF_VIEW.check(fieldOfViewDegrees), ratio=RATIO_TEST.check(ratioTest))
+        options = dict(model=model, working_size=workingSize, fov_degrees=fieldOfViewDegrees, ratio=ratioTest)
+        check_options(features=features, **options)
         checkOutputTransform(model, outputTransform)
 
         def prepare():
@@ -94,7 +91,7 @@ class KeypointAlignLogic:
                 return AlignResult(None, registration.report, registration)
             scene = fixedVolume.GetScene()
             if scene is None:  # the scene was closed while the registration ran
-                raise ValueError("The fixed image is no longer in a scene (was the scene closed?); nothing was added.")
+                raise InputError("The fixed image is no longer in a scene (was the scene closed?); nothing was added.")
             parentId = fixedVolume.GetTransformNodeID()  # outputs live where the fixed image lives
             created = []  # removed again if anything fails: the scene is left as it was
             try:
@@ -156,10 +153,10 @@ def checkOutputTransform(model: str, outputTransform) -> None:
     if outputTransform is None or outputTransform.IsA("vtkMRMLGridTransformNode"):
         return
     if not outputTransform.IsA("vtkMRMLLinearTransformNode"):
-        raise ValueError(f"The output transform {outputTransform.GetName()!r} is neither a linear nor a grid "
+        raise InputError(f"The output transform {outputTransform.GetName()!r} is neither a linear nor a grid "
                          "transform; choose one of those, or 'Create new transform'.")
     if model not in LINEAR_MODELS:
-        raise ValueError(f"The linear transform {outputTransform.GetName()!r} can hold only a similarity or affine "
+        raise InputError(f"The linear transform {outputTransform.GetName()!r} can hold only a similarity or affine "
                          f"result, and the {model} model may give a non-linear one: choose similarity or affine, a "
                          "grid transform, or 'Create new transform'.")
 
@@ -168,12 +165,12 @@ def checkPlacement(fixedVolume, movingVolume) -> None:
     """Both images in one scene, the moving one free to go under the new transform (its own would be replaced)."""
     for volume, role in ((fixedVolume, "fixed"), (movingVolume, "moving")):
         if volume is None:
-            raise ValueError(f"Select a {role} image.")
+            raise InputError(f"Select a {role} image.")
     if fixedVolume.GetScene() is None or fixedVolume.GetScene() is not movingVolume.GetScene():
-        raise ValueError("The fixed and moving images must be in the same scene.")
+        raise InputError("The fixed and moving images must be in the same scene.")
     if movingVolume.GetTransformNodeID():
         parent = movingVolume.GetScene().GetNodeByID(movingVolume.GetTransformNodeID())
-        raise ValueError(f"The moving image {movingVolume.GetName()!r} is under the transform "
+        raise InputError(f"The moving image {movingVolume.GetName()!r} is under the transform "
                          f"{parent.GetName() if parent else movingVolume.GetTransformNodeID()!r}, which the "
                          "registration would replace: harden it (Data module: right-click, Harden transform) or "
                          "remove it first.")
@@ -182,15 +179,15 @@ def checkPlacement(fixedVolume, movingVolume) -> None:
 def retinalPixels(volume, role: str):
     """The 2D pixel array [rows, cols(, rgb)] and IJK->RAS of a single-slice volume node, or a clear error."""
     if volume is None:
-        raise ValueError(f"Select a {role} image.")
+        raise InputError(f"Select a {role} image.")
     data = array_from_volume(volume)
     if data.spatial_shape[0] != 1:
-        raise ValueError(f"The {role} image {volume.GetName()!r} is a 3D volume with {data.spatial_shape[0]} slices; "
+        raise InputError(f"The {role} image {volume.GetName()!r} is a 3D volume with {data.spatial_shape[0]} slices; "
                          "KeypointAlign registers 2D retinal images (single-slice volumes such as loaded PNG/JPEG).")
     pixels = data.array[0]
     if np.issubdtype(pixels.dtype, np.floating) and not np.isfinite(pixels).all():
         bad = int((~np.isfinite(pixels)).sum())
-        raise ValueError(f"The {role} image {volume.GetName()!r} has {bad} pixels that are not numbers (NaN or "
+        raise InputError(f"The {role} image {volume.GetName()!r} has {bad} pixels that are not numbers (NaN or "
                          "infinite); replace them (e.g. with 0 outside the field of view) or export the image again.")
     return pixels, data.ijk_to_ras
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from KeypointEngineLib.device import DeviceChoice, choose_device
+from KeypointEngineLib.errors import InputError
 
 Factory = Callable[[DeviceChoice], Any]  # an extractor with `extract(...) -> Features` and `device: DeviceChoice`
 
@@ -26,7 +27,7 @@ class BackendPool:
         """The extractor `name` on `device` ("auto", "cpu", "cuda", "mps"; None: $KEYPOINT_DEVICE or auto), created
         on first use. Asking for an absent accelerator is an error, whichever backend asks."""
         if name not in self._factories:
-            raise ValueError(f"Unknown keypoint backend {name!r}: use one of {', '.join(self._factories)}.")
+            raise InputError(f"Unknown keypoint backend {name!r}: use one of {', '.join(self._factories)}.")
         choice = device if isinstance(device, DeviceChoice) else choose_device(device)
         key = (name, str(choice.device))
         with self._lock:

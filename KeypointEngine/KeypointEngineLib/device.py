@@ -1,17 +1,18 @@
-"""Which torch device runs inference, and how many CPU threads it may use."""
+"""Which torch device runs inference, and how many CPU threads it may use. torch is imported only when a device is
+chosen, so the CLI's parser can offer the choices without it."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 
-import torch
+from KeypointEngineLib.errors import InputError
 
 DEVICE_ENV = "KEYPOINT_DEVICE"
-_CHOICES = ("auto", "cpu", "cuda", "mps")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceUnavailable(ValueError):
+class DeviceUnavailable(InputError):
     """An accelerator was asked for that this machine or torch build does not have: an option to change."""
 
 
@@ -19,7 +20,7 @@ class DeviceUnavailable(ValueError):
 class DeviceChoice:
     """The device picked and a sentence saying why, for logs and the GUI status line."""
 
-    device: torch.device
+    device: torch.device  # noqa: F821 (torch is imported where a choice is made)
     reason: str
 
     def __str__(self) -> str:
@@ -33,12 +34,14 @@ def choose_device(preference: str | None = None) -> DeviceChoice:
     auto-detection. Asking for an accelerator that is absent is an error rather than a silent fall-back, so a batch run
     never believes it used a GPU it did not have.
     """
+    import torch
+
     source = "requested"
     if preference is None:
         preference, source = os.environ.get(DEVICE_ENV, "auto"), f"{DEVICE_ENV}"
     preference = preference.strip().lower() or "auto"
-    if preference not in _CHOICES:
-        raise ValueError(f"Unknown device {preference!r}: use one of {', '.join(_CHOICES)}.")
+    if preference not in DEVICE_CHOICES:
+        raise InputError(f"Unknown device {preference!r}: use one of {', '.join(DEVICE_CHOICES)}.")
 
     cuda, mps = torch.cuda.is_available(), _mps_available()
     if preference == "cpu":
@@ -62,6 +65,8 @@ def choose_device(preference: str | None = None) -> DeviceChoice:
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend and backend.is_available())
 
@@ -76,6 +81,8 @@ def configure_threads(num_threads: int | None = None) -> int:
             num_threads = len(os.sched_getaffinity(0))
         except AttributeError:  # macOS and Windows have no affinity call
             num_threads = os.cpu_count() or 1
+    import torch
+
     num_threads = max(1, int(num_threads))
     torch.set_num_threads(num_threads)
     return num_threads

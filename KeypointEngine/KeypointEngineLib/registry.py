@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from KeypointEngineLib.errors import BrokenInstallation
+from KeypointEngineLib.errors import BrokenInstallation, InputError
 
 MODELS_DIR_ENV = "KEYPOINT_MODELS_DIR"
 REQUIRED_FIELDS = ("name", "file", "sha256", "architecture", "input", "training_data", "recipe_command", "metrics",
@@ -57,7 +57,7 @@ class ModelCard:
         data = json.loads(Path(path).read_text())
         missing = [key for key in REQUIRED_FIELDS if key not in data]
         if missing:
-            raise ValueError(f"Model card {path} lacks {', '.join(missing)}; see KeypointEngine/Resources/Models/.")
+            raise BrokenInstallation(f"Model card {path} lacks {', '.join(missing)}; see <Module>/Resources/Models/.")
         known = {key: data.pop(key) for key in REQUIRED_FIELDS}
         return cls(**known, extra=data, folder=Path(path).parent)
 
@@ -88,8 +88,9 @@ class ModelRegistry:
             for path in sorted(folder.glob("*.json")):
                 card = ModelCard.from_json(path)
                 if card.name in cards:
-                    raise ValueError(f"Two models are named {card.name!r}: {cards[card.name].folder / card.file} and "
-                                     f"{folder / card.file}. Rename one (its card's name and file).")
+                    first = cards[card.name].folder / cards[card.name].file
+                    raise BrokenInstallation(f"Two models are named {card.name!r}: {first} and {folder / card.file}. "
+                                             "Rename one (its card's name and file).")
                 cards[card.name] = card
         return list(cards.values())
 
@@ -99,7 +100,7 @@ class ModelRegistry:
                 return card
         known = ", ".join(card.name for card in self.cards()) or "none"
         folders = ", ".join(str(folder) for folder in self.folders) or "no folders"
-        raise KeyError(f"No model named {name!r} in {folders} (registered: {known}).")
+        raise InputError(f"No model named {name!r} in {folders} (registered: {known}).")
 
     def verify(self, card: ModelCard) -> None:
         """Raise ChecksumMismatch (or FileNotFoundError) unless the weights file matches its card."""

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.geometry import RAS_FROM_LPS
 from KeypointMRMLLib.volumes import VolumeArray, volume_from_array
 
@@ -31,7 +32,7 @@ _END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND\xaeB`\
 def check_input_file(path: Path) -> None:
     """A FileNotFoundError or ValueError that says what is wrong, unless `path` is a readable file."""
     if path.is_dir():
-        raise ValueError(f"{path} is a folder, not an image file; give the image's file name.")
+        raise InputError(f"{path} is a folder, not an image file; give the image's file name.")
     if not path.is_file():
         raise FileNotFoundError(f"Image file not found: {path}")
 
@@ -45,17 +46,17 @@ def read_image_2d(path: Path | str) -> VolumeArray:
         with open(path, "rb") as stream:
             stream.seek(max(path.stat().st_size - 64, 0))
             if marker not in stream.read():
-                raise ValueError(f"{path} is truncated or damaged (its {path.suffix.lower()[1:].upper()} data does "
+                raise InputError(f"{path} is truncated or damaged (its {path.suffix.lower()[1:].upper()} data does "
                                  "not end where a whole file does); copy or export it again.")
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as error:
-        raise ValueError(f"Cannot read {path} as an image ({error.args[0].splitlines()[-1].strip()}). "
+        raise InputError(f"Cannot read {path} as an image ({error.args[0].splitlines()[-1].strip()}). "
                          "Use PNG, JPEG or TIFF, or a NRRD/NIfTI volume.") from None
     if image.GetDimension() == 3 and image.GetSize()[2] == 1:
         image = image[:, :, 0]
     if image.GetDimension() != 2:
-        raise ValueError(f"{path} holds a {image.GetDimension()}-D image of size {image.GetSize()}; "
+        raise InputError(f"{path} holds a {image.GetDimension()}-D image of size {image.GetSize()}; "
                          "a single 2D image is expected here.")
     pixels = sitk.GetArrayFromImage(image)  # [rows, columns(, components)]
     return VolumeArray(pixels[np.newaxis], ijk_to_ras_of_image(image))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from KeypointEngineLib.errors import InputError
 from KeypointMRMLLib.images2d import check_input_file, is_image_2d_file, load_image_2d
 from KeypointMRMLLib.scene import make_scene, module_logic
 
@@ -32,7 +33,7 @@ def load_volume(scene, path: Path | str, name: str | None = None):
         return load_image_2d(scene, path, name)
     node = module_logic(scene, "Volumes").AddArchetypeVolume(str(path), name or _stem(path))
     if node is None:
-        raise ValueError(f"Slicer's volume reader could not read {path}. Check that it is a NRRD, NIfTI or other "
+        raise InputError(f"Slicer's volume reader could not read {path}. Check that it is a NRRD, NIfTI or other "
                          "volume file Slicer opens, or convert it.")
     return node
 
@@ -47,7 +48,7 @@ def load_node(scene, path: Path | str, node_class: str):
     if not storage.ReadData(node):
         scene.RemoveNode(storage)
         scene.RemoveNode(node)
-        raise ValueError(f"Could not read {path} as {node_class}.")
+        raise InputError(f"Could not read {path} as {node_class}.")
     return node
 
 

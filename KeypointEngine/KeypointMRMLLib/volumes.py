@@ -8,6 +8,7 @@ import numpy as np
 import slicer.util
 import vtk
 
+from KeypointEngineLib.errors import InputError
 from KeypointMRMLLib.geometry import matrix_from_vtk, vtk_from_matrix
 
 
@@ -37,7 +38,7 @@ def array_from_volume(volume_node) -> VolumeArray:
     """A copy of the node's voxels and its IJK->RAS matrix (parent transforms are not applied)."""
     if volume_node is None or volume_node.GetImageData() is None:
         name = volume_node.GetName() if volume_node is not None else "None"
-        raise ValueError(f"Volume {name!r} has no image data: load or select a volume with voxels.")
+        raise InputError(f"Volume {name!r} has no image data: load or select a volume with voxels.")
     return VolumeArray(np.array(slicer.util.arrayFromVolume(volume_node)), ijk_to_ras_of(volume_node))
 
 

@@ -34,6 +34,17 @@ def test_padded_batches_give_each_image_what_it_gets_alone(spatial_dims):
             assert torch.allclose(batch_map[index], alone_map[0], atol=1e-5)
 
 
+def test_an_image_without_keypoints_in_a_padded_batch_gets_nothing_written_back():
+    torch.manual_seed(1)
+    block = KeypointAttention(8, heads=2, stride=2).eval()
+    points = torch.rand(2, 4, 2) * 15
+    padding = torch.tensor([[False, False, True, True], [True, True, True, True]])
+    with torch.no_grad():
+        written, tokens = block(torch.randn(2, 8, 8, 8), points, padding)
+    assert torch.isfinite(written).all() and torch.isfinite(tokens).all()
+    assert (written[1] == 0).all() and (tokens[1] == 0).all() and (tokens[0, 2:] == 0).all()
+
+
 def test_projector_layers_and_position_input_are_configurable():
     block = KeypointAttention(8, heads=2, stride=2, projector_layers=3, position=False)
     linear = [layer for layer in block.embed if isinstance(layer, torch.nn.Linear)]

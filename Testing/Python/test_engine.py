@@ -124,9 +124,12 @@ def test_torch_without_nvidia_driver_comes_from_the_cpu_index():
 def test_an_old_slicer_is_told_in_one_line_which_slicer_it_needs():
     from KeypointEngineLib.compatibility import MINIMUM_SLICER, unsupported_slicer_message
 
-    message = unsupported_slicer_message("KeypointAlign", (3, 9))
-    assert f"Slicer {MINIMUM_SLICER} or later" in message and "Python 3.9" in message and "\n" not in message
-    assert unsupported_slicer_message("KeypointAlign", (3, 12)) is None
+    message = unsupported_slicer_message("KeypointAlign", (5, 8))
+    assert f"Slicer {MINIMUM_SLICER} or later, not Slicer 5.8" in message and "\n" not in message
+    assert unsupported_slicer_message("KeypointAlign", (5, 10)) is None
+    assert unsupported_slicer_message("KeypointAlign", (6, 0)) is None
+    assert "Python 3.9" in unsupported_slicer_message("KeypointAlign", None, (3, 9))
+    assert unsupported_slicer_message("KeypointAlign", None, (3, 12)) is None
 
 
 def test_old_slicers_can_parse_what_the_module_files_import_first():

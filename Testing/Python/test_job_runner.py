@@ -75,6 +75,26 @@ def test_background_run_works_off_the_calling_thread_and_applies_on_it(scene):
     assert first.GetScene() is scene and run.poll()  # polling again changes nothing
 
 
+def test_background_run_cancelled_while_working_stops_at_the_next_step(scene):
+    started, release = threading.Event(), threading.Event()
+
+    def work(prepared, job):
+        started.set()
+        for step in range(1000):
+            job.report("Tiles", step / 1000)
+            release.wait(0.01)
+        return prepared
+
+    before = scene.GetNumberOfNodes()
+    run = BackgroundRun(Task(lambda: None, work, lambda worked: fiducials_from_points(scene, [[0, 0, 0]], "x")))
+    started.wait(30)
+    run.cancel()
+    assert run.wait(5) and run.poll()  # ten seconds of work stopped at once
+    with pytest.raises(JobCancelled):
+        run.result()
+    assert run.progress[1] < 0.5 and scene.GetNumberOfNodes() == before
+
+
 def test_background_run_cancelled_after_its_last_step_applies_nothing(scene):
     before = scene.GetNumberOfNodes()
     run = BackgroundRun(_task(scene))

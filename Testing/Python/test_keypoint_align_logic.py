@@ -273,3 +273,25 @@ def test_outputs_live_where_the_fixed_image_lives_and_a_moving_image_under_a_tra
     with pytest.raises(ValueError, match="is under the transform 'fixed placement'.*harden it"):
         KeypointAlignLogic().register(fixed, moving)
     assert scene.GetNumberOfNodes() == before
+
+
+def test_a_cancel_at_any_progress_step_of_a_registration_adds_nothing():
+    """Every (stage, fraction) a registration reports, the last ('Fitting the transform', 1.0) included."""
+    scene = make_scene()
+    fixed, moving = _add(scene, _pair(seed=4))
+    steps = []
+    KeypointAlignLogic().register(fixed, moving, features="sift", createInlierFiducials=False,
+                                  job=Job(progress=lambda stage, fraction: steps.append((stage, fraction))))
+    assert steps[-1] == ("Fitting the transform", 1.0) and len(steps) >= 6
+    before = scene.GetNumberOfNodes()
+    for step in dict.fromkeys(steps):
+        token = CancelToken()
+
+        def cancel_at(stage, fraction, step=step, token=token):
+            if (stage, fraction) == step:
+                token.cancel()
+
+        with pytest.raises(JobCancelled):
+            KeypointAlignLogic().register(fixed, moving, features="sift",
+                                          job=Job(progress=cancel_at, cancel_token=token))
+        assert scene.GetNumberOfNodes() == before, step

@@ -37,7 +37,7 @@ def test_tampered_weights_are_refused_with_a_clear_message(registry, tmp_path):
 
 
 def test_missing_weights_and_unknown_models_are_clear_errors(registry, tmp_path):
-    with pytest.raises(KeyError, match="registered: tiny"):
+    with pytest.raises(ValueError, match="registered: tiny"):
         registry.card("huge")
     (tmp_path / "tiny.pt").unlink()
     with pytest.raises(FileNotFoundError, match="Weights of model 'tiny' are missing"):
@@ -46,7 +46,7 @@ def test_missing_weights_and_unknown_models_are_clear_errors(registry, tmp_path)
 
 def test_cards_missing_required_fields_are_rejected(tmp_path):
     (tmp_path / "bad.json").write_text('{"name": "bad", "file": "bad.pt"}')
-    with pytest.raises(ValueError, match="lacks sha256"):
+    with pytest.raises(RuntimeError, match="lacks sha256"):
         ModelRegistry(tmp_path).cards()
 
 
@@ -77,7 +77,7 @@ def test_the_registry_searches_every_modules_folder(tmp_path):
 def test_a_model_name_in_two_modules_is_an_error(tmp_path):
     _card_in(tmp_path / "A", "same")
     _card_in(tmp_path / "B", "same")
-    with pytest.raises(ValueError, match="Two models are named 'same'.*Rename one"):
+    with pytest.raises(RuntimeError, match="Two models are named 'same'.*Rename one"):
         ModelRegistry([tmp_path / "A", tmp_path / "B"]).cards()
 
 

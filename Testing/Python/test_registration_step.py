@@ -74,6 +74,13 @@ def test_refinement_result_replaces_the_fit_only_when_it_holds():
     registration = register_features(fixed, moving, fitter, RULE, ratio=0.95, refine=refine)
     assert calls == [registration.report.inliers] and registration.report.success
 
+    def exact(fit, fixed_points, moving_points):  # every inlier located exactly where the fit puts it
+        return fixed_points, fit.model.fixed_to_moving(fixed_points)
+
+    refined = register_features(fixed, moving, fitter, RULE, ratio=0.95, refine=exact)
+    assert refined.report.success and refined.report.median_residual < 1e-6  # the located points were fitted
+    assert refined.report.median_residual < registration.report.median_residual
+
 
 def test_unrelated_features_fail_with_a_reason_and_empty_points():
     fixed, _, *_ = _volume_pair(seed=3)

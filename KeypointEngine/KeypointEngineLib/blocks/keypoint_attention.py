@@ -43,4 +43,6 @@ class KeypointAttention(nn.Module):
             size = torch.tensor(spatial[::-1], dtype=points.dtype, device=points.device) * self.stride
             tokens = torch.cat([tokens, points / size * 2 - 1], dim=-1)
         tokens = self.transformer(self.embed(tokens), src_key_padding_mask=padding)
+        if padding is not None:  # an image with only padded slots attends to nothing: NaN there, zero it
+            tokens = tokens.masked_fill(padding.unsqueeze(-1), 0.0)
         return scatter_to_cells(tokens, points, spatial, self.stride, padding), tokens

@@ -12,6 +12,7 @@ from skimage.measure import ransac
 from skimage.transform import AffineTransform, EuclideanTransform, SimilarityTransform
 
 from KeypointEngineLib.fitting.models import Fit, GeometricModel, score
+from KeypointEngineLib.geometry import apply_matrix
 
 TRANSFORM_CLASSES = {"rigid": EuclideanTransform, "similarity": SimilarityTransform, "affine": AffineTransform}
 MIN_POINTS = {"rigid": 3, "similarity": 3, "affine": 4}
@@ -47,14 +48,10 @@ def fit_spatial(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: flo
         if refitted is None:
             break
         matrix = refitted
-        updated = np.linalg.norm(_apply(matrix, fixed) - moving, axis=1) < threshold
+        updated = np.linalg.norm(apply_matrix(matrix, fixed) - moving, axis=1) < threshold
         if updated.sum() < MIN_POINTS[kind] or np.array_equal(updated, inliers):
             break
         inliers = updated
     if matrix is None:
         return None
     return score(GeometricModel(kind, matrix, np.linalg.inv(matrix)), fixed, moving, inliers)
-
-
-def _apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    return points @ matrix[:3, :3].T + matrix[:3, 3]

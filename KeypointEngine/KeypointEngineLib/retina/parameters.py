@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from KeypointEngineLib.errors import InputError
+
 TRANSFORM_MODELS = ("auto", "similarity", "affine", "projective", "quadratic")  # the first is the default
 FEATURE_BACKENDS = ("auto", "sift", "learned")  # the first is the default (see README)
 # "auto": SIFT first, as the most precise within one modality; the learned backend where SIFT's result is not
 # confident, as across modalities, where SIFT fails (SIFT was confident on none of the failed benchmark pairs)
 AUTO_BACKENDS = ("sift", "learned")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Range:
         """`value` when it lies in the range; otherwise a ValueError that says what to use."""
         if not self.minimum <= value <= self.maximum:  # NaN fails too
             unit = f" {self.unit}" if self.unit else ""
-            raise ValueError(f"The {self.name} must lie between {self.minimum:g} and {self.maximum:g}{unit}, not "
+            raise InputError(f"The {self.name} must lie between {self.minimum:g} and {self.maximum:g}{unit}, not "
                              f"{value:g}.{' ' + self.advice if self.advice else ''}")
         return value
 
@@ -38,3 +39,16 @@ FIELD_OF_VIEW = Range("field of view", 45.0, 10.0, 60.0, "degrees",
                       "over 60 degrees are not supported.")
 WORKING_SIZE = Range("working size", 768, 256, 4096, "px", "768 suits 45-degree photographs.")
 RATIO_TEST = Range("ratio test", 0.9, 0.5, 1.0, "", "1 disables it; 0.9 is the default.")
+
+
+def check_options(model: str = TRANSFORM_MODELS[0], features: str = FEATURE_BACKENDS[0],
+                  working_size: float = WORKING_SIZE.default, fov_degrees: float = FIELD_OF_VIEW.default,
+                  ratio: float = RATIO_TEST.default) -> None:
+    """An InputError that says what to use, for any option that cannot be used; checked before any work."""
+    if model not in TRANSFORM_MODELS:
+        raise InputError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
+    if features not in FEATURE_BACKENDS:
+        raise InputError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
+    WORKING_SIZE.check(working_size)
+    FIELD_OF_VIEW.check(fov_degrees)
+    RATIO_TEST.check(ratio)

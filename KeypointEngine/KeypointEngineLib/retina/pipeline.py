@@ -24,6 +24,7 @@ from KeypointEngineLib.retina.parameters import (
     RATIO_TEST,
     TRANSFORM_MODELS,
     WORKING_SIZE,
+    check_options,
 )
 from KeypointEngineLib.retina.preprocess import Prepared, prepare
 
@@ -32,18 +33,9 @@ GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's predi
 CONFIDENCE = ConfidenceRule(min_inliers=15, min_inlier_ratio=0.15)
 
 
-def check_options(model: str, working_size: float, fov_degrees: float, ratio: float) -> None:
-    """A ValueError that says what to use, for any option out of its range (before any work is done)."""
-    if model not in TRANSFORM_MODELS:
-        raise ValueError(f"Unknown transform model {model!r}: use one of {', '.join(TRANSFORM_MODELS)}.")
-    WORKING_SIZE.check(working_size)
-    FIELD_OF_VIEW.check(fov_degrees)
-    RATIO_TEST.check(ratio)
-
-
-def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = "auto", extractor=None,
-                  working_size: int = 768, fov_degrees: float = 45.0, ratio: float = 0.9, subpixel: bool = True,
-                  job: Job | None = None) -> Registration:
+def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = TRANSFORM_MODELS[0],
+                  extractor=None, working_size: int = WORKING_SIZE.default, fov_degrees: float = FIELD_OF_VIEW.default,
+                  ratio: float = RATIO_TEST.default, subpixel: bool = True, job: Job | None = None) -> Registration:
     """Register `moving_image` onto `fixed_image` with one keypoint backend (SIFT unless `extractor` is given); a
     failure is reported (success False), not raised.
 
@@ -51,7 +43,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     the model fitted to them (see refinement.py).
     """
     job, start = as_job(job), time.perf_counter()
-    check_options(model, working_size, fov_degrees, ratio)
+    check_options(model, working_size=working_size, fov_degrees=fov_degrees, ratio=ratio)
     extractor = extractor or RETINA_BACKENDS.get(AUTO_BACKENDS[0])
     job.report("Preparing images", 0.0)
     fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
@@ -76,10 +68,7 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
     of AUTO_BACKENDS in turn until a registration is confident, keeping otherwise the successful one with the most
     inliers (or the last failure). A model loads only when a pair needs it; `options` go to register_pair. The
     report's seconds cover every try."""
-    if features not in FEATURE_BACKENDS:
-        raise ValueError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
-    check_options(options.get("model", "auto"), options.get("working_size", WORKING_SIZE.default),
-                  options.get("fov_degrees", FIELD_OF_VIEW.default), options.get("ratio", RATIO_TEST.default))
+    check_options(features=features, **options)  # register_pair checks again: cheap, and it may be called alone
     from KeypointEngineLib.device import choose_device
 
     choice = choose_device(device)  # an absent GPU is an error whichever backend would run

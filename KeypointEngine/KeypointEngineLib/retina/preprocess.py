@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from KeypointEngineLib.errors import InputError
+
 REFERENCE_FOV_DEGREES = 45.0
 CROP_MARGIN = 0.03  # of the field of view's diameter, kept around it when cropping: context for the rim's keypoints
 
@@ -39,11 +41,11 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     elif image.ndim == 3:
         image = image[..., 0]
     if image.ndim != 2:
-        raise ValueError(f"Expected a 2D image [rows, cols(, channels)], got shape {image.shape}.")
+        raise InputError(f"Expected a 2D image [rows, cols(, channels)], got shape {image.shape}.")
     image = image.astype(np.float32)
     low, high = np.percentile(image, [0.5, 99.5])
     if high - low < 1e-6:
-        raise ValueError("The image is blank (constant intensity): nothing to register.")
+        raise InputError("The image is blank (constant intensity): nothing to register.")
     return np.clip((image - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
 
 
@@ -73,7 +75,7 @@ def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REF
     """
     gray = to_gray(image)
     if min(gray.shape) < 64:
-        raise ValueError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
+        raise InputError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
     mask = field_of_view_mask(gray)
     diameter = 2.0 * np.sqrt((mask > 0).sum() / np.pi)
     x, y, width, height = cv2.boundingRect(mask)
