@@ -35,8 +35,15 @@ def check_output(path: Path | None, suffixes: Sequence[str] | None = None, what:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise InputError(f"The folder of the {what} {path} does not exist; create it first.")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"The {what} {path} cannot be written here (permission denied); choose another folder.")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"The {what} {path} exists and is read-only; choose another name or folder.")
+    probe = folder / f".{path.name}.{secrets.token_hex(4)}.probe"
+    try:  # permissions alone do not tell (root, read-only mounts, /proc): try, as the real write will
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as error:
+        raise InputError(f"The {what} {path} cannot be written in {folder} ({error.strerror}); choose another "
+                         "folder.") from None
     return path
 
 

@@ -108,3 +108,14 @@ def test_unreadable_input_is_a_clear_error(tmp_path):
 
 def test_train_lists_recipes():
     assert "Recipes:" in cli("train", "--list").stdout
+
+
+def test_two_runs_writing_one_path_leave_one_whole_file(jpeg_pair, tmp_path):
+    folder, _ = jpeg_pair
+    command = [sys.executable, "-m", "KeypointCLI", "align", str(folder / "fixed.jpg"), str(folder / "moving.jpg"),
+               "-o", str(tmp_path / "t.h5"), "--report", str(tmp_path / "r.json"), "--model", "affine"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [run.wait(300) for run in runs] == [0, 0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["r.json", "t.h5"]  # no temporary file left
+    load_node(make_scene(), tmp_path / "t.h5", "vtkMRMLLinearTransformNode")
+    assert json.loads((tmp_path / "r.json").read_text())["success"]

@@ -66,6 +66,7 @@ def test_a_missing_slicer_core_is_one_line_on_how_to_install_the_extra(tmp_path)
     (["-o", "{tmp}"], "as .h5 or .txt or .tfm"),
     (["--report", "{tmp}/r.txt"], "report as .json"),
     (["--warped", "{tmp}/nowhere/w.png"], "warped image"),
+    (["-o", "/proc/x.h5"], "cannot be written in /proc"),
 ])
 def test_bad_options_exit_2_before_any_work(tmp_path, capsys, arguments, message):
     """The images do not even exist: every option is checked before they would be read."""
@@ -120,8 +121,9 @@ def test_output_paths_are_checked(tmp_path):
     if os.geteuid() != 0:  # root may write anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(ValueError, match="permission denied"):
+        with pytest.raises(ValueError, match="Permission denied"):
             check_output(locked / "a.txt")
+    assert sorted(os.listdir(tmp_path)) == (["locked"] if os.geteuid() != 0 else [])  # the probe is gone
 
 
 def test_json_is_strict(tmp_path):
