@@ -68,7 +68,7 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
     of AUTO_BACKENDS in turn until a registration is confident, keeping otherwise the successful one with the most
     inliers (or the last failure). A model loads only when a pair needs it; `options` go to register_pair. The
     report's seconds cover every try."""
-    check_options(features=features, **options)  # register_pair checks again: cheap, and it may be called alone
+    check_options(features=features)  # and register_pair the others, before any work
     from KeypointEngineLib.device import choose_device
 
     choice = choose_device(device)  # an absent GPU is an error whichever backend would run
