@@ -25,8 +25,9 @@ def is_image_2d_file(path: Path | str) -> bool:
     return Path(path).suffix.lower() in IMAGE_2D_SUFFIXES
 
 
-# what a whole file ends with: a cut-off download or copy decodes into a half-grey image without an error
-_END_MARKERS = {".jpg": b"\xff\xd9", ".jpeg": b"\xff\xd9", ".png": b"IEND\xaeB`\x82"}
+# how a whole file starts and ends: a cut-off download or copy decodes into a half-grey image without an error
+_SIGNATURES = {".jpg": (b"\xff\xd8", b"\xff\xd9"), ".jpeg": (b"\xff\xd8", b"\xff\xd9"),
+               ".png": (b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82")}
 
 
 def check_input_file(path: Path) -> None:
@@ -37,17 +38,29 @@ def check_input_file(path: Path) -> None:
         raise FileNotFoundError(f"Image file not found: {path}")
 
 
+def _check_whole(path: Path) -> None:
+    """A ValueError unless a JPEG or PNG file starts and ends as a whole one does."""
+    if path.suffix.lower() not in _SIGNATURES:
+        return
+    start, end = _SIGNATURES[path.suffix.lower()]
+    kind = path.suffix.lower()[1:].upper()
+    with open(path, "rb") as stream:
+        head = stream.read(len(start))
+        stream.seek(max(path.stat().st_size - 64, 0))
+        tail = stream.read()
+    if head != start:
+        raise InputError(f"Cannot read {path} as an image: it does not start as a {kind} file does. Use PNG, JPEG or "
+                         "TIFF, or a NRRD/NIfTI volume.")
+    if end not in tail:
+        raise InputError(f"{path} is truncated or damaged (its {kind} data does not end where a whole file does); "
+                         "copy or export it again.")
+
+
 def read_image_2d(path: Path | str) -> VolumeArray:
     """Read a 2D image file into a single-slice VolumeArray with Slicer's geometry for such files."""
     path = Path(path)
     check_input_file(path)
-    marker = _END_MARKERS.get(path.suffix.lower())
-    if marker is not None:
-        with open(path, "rb") as stream:
-            stream.seek(max(path.stat().st_size - 64, 0))
-            if marker not in stream.read():
-                raise InputError(f"{path} is truncated or damaged (its {path.suffix.lower()[1:].upper()} data does "
-                                 "not end where a whole file does); copy or export it again.")
+    _check_whole(path)
     try:
         image = sitk.ReadImage(str(path))
     except RuntimeError as error:
