@@ -75,3 +75,26 @@ def test_a_users_mask_replaces_the_body_mask_and_must_fit_the_volume():
         to_working_grid(volume, np.eye(4), mask=mask[:10])
     with pytest.raises(ValueError, match="mask is empty"):
         to_working_grid(volume, np.eye(4), mask=np.zeros(volume.shape, bool))
+
+
+def test_extraction_is_deterministic_bounded_by_the_mask_and_placed_in_ras(oblique_ijk_to_ras):
+    """With a network of fixed random weights (geometry, not learning, is tested here): keypoints lie inside the
+    body, at most the number asked for, no two closer than the NMS radius, the same on a second run."""
+    import torch
+
+    from KeypointEngineLib.geometry import ijk_from_ras
+    from KeypointEngineLib.volume.extract import DetectionOptions, SP3DExtractor
+    from KeypointEngineLib.volume.network import SP3DNet
+
+    torch.manual_seed(0)
+    extractor = SP3DExtractor(device="cpu", network=SP3DNet())
+    volume = _blob_volume((30, 60, 80), np.array([41.3, 27.6, 14.2]), (20.0, 10.0, 4.0))
+    options = DetectionOptions(max_keypoints=40, threshold=0.0, nms_mm=6.0)
+    first = extractor.extract(volume, oblique_ijk_to_ras, options)
+    second = extractor.extract(volume, oblique_ijk_to_ras, options)
+    assert 0 < len(first) <= 40 and np.array_equal(first.keypoints, second.keypoints)
+    assert np.allclose(np.linalg.norm(first.descriptors, axis=1), 1, atol=1e-5)
+    ijk = ijk_from_ras(first.keypoints, oblique_ijk_to_ras)
+    assert np.all((ijk > -1) & (ijk < np.array([80, 60, 30])))  # inside the scanned volume
+    gaps = np.abs(first.keypoints[:, None] - first.keypoints[None]).max(axis=2) + np.eye(len(first)) * 1e9
+    assert gaps.min() >= 6.0 - 1e-6  # NMS in mm on the 2-mm grid: per axis at least 3 voxels apart

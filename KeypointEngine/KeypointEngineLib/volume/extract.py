@@ -1,0 +1,89 @@
+"""SP3D keypoints of a CT or MRI volume, in RAS mm: working grid -> SP3DNet in tiles (bounded memory at any size)
+-> real heatmap peaks after non-maximum suppression in mm, inside the body (or a user's mask) -> descriptors sampled
+at the peaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from KeypointEngineLib.blocks.peaks import find_peaks
+from KeypointEngineLib.blocks.sampling import sample_at
+from KeypointEngineLib.device import DeviceChoice, choose_device
+from KeypointEngineLib.errors import InputError
+from KeypointEngineLib.features import Features
+from KeypointEngineLib.geometry import ras_from_ijk
+from KeypointEngineLib.jobs import Job, as_job
+from KeypointEngineLib.registry import ModelRegistry, default_registry
+from KeypointEngineLib.tiling import tiled_inference
+from KeypointEngineLib.volume.network import CELL, SP3DConfig, SP3DNet
+from KeypointEngineLib.volume.preprocess import WORKING_SPACING_MM, to_working_grid
+
+DEFAULT_MODEL = "sp3d"
+WINDOW_VOXELS = 96  # per axis, on the working grid: 19 cm at 2 mm, about 0.3 GB of activations on the CPU
+
+
+@dataclass(frozen=True)
+class DetectionOptions:
+    max_keypoints: int = 500
+    threshold: float = 0.005  # heatmap probability a peak must exceed
+    nms_mm: float = 4.0  # no two keypoints closer than this (per axis)
+    spacing_mm: float = WORKING_SPACING_MM
+    border_mm: float = 4.0  # kept clear inside the body (or mask) edge
+
+    def check(self) -> DetectionOptions:
+        if not 1 <= self.max_keypoints <= 100_000:
+            raise InputError(f"The maximum number of keypoints must lie between 1 and 100000, not "
+                             f"{self.max_keypoints}.")
+        if not 0 <= self.threshold < 1:
+            raise InputError(f"The detection threshold must lie in [0, 1), not {self.threshold:g}.")
+        if not 0.5 <= self.spacing_mm <= 8:
+            raise InputError(f"The working spacing must lie between 0.5 and 8 mm, not {self.spacing_mm:g}.")
+        if not 0 <= self.nms_mm <= 50 or not 0 <= self.border_mm <= 50:
+            raise InputError("The NMS radius and the border must lie between 0 and 50 mm.")
+        return self
+
+
+class SP3DExtractor:
+    """`extract(array, ijk_to_ras, ...) -> Features` with keypoints in RAS mm, strongest first."""
+
+    name = "sp3d"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str | DeviceChoice | None = None,
+                 registry: ModelRegistry | None = None, network: SP3DNet | None = None):
+        self.device = device if isinstance(device, DeviceChoice) else choose_device(device)
+        if network is None:  # the shipped weights; a given network (e.g. in training) is used as it is
+            state, self.card = (registry or default_registry()).load_state_dict(model, self.device.device)
+            network = SP3DNet(SP3DConfig.from_dict(self.card.extra["network"]))
+            network.load_state_dict(state)
+        self.network = network.to(self.device.device).eval()
+
+    @torch.inference_mode()
+    def extract(self, array: np.ndarray, ijk_to_ras: np.ndarray, options: DetectionOptions = DetectionOptions(),
+                mask: np.ndarray | None = None, job: Job | None = None) -> Features:
+        """Keypoints of the volume `array` [k, j, i] placed by `ijk_to_ras`, as (N, 3) RAS mm with scores and unit
+        descriptors. `mask` [k, j, i] on the same grid limits where keypoints may be."""
+        job = as_job(job)
+        options = options.check()
+        job.report("Resampling", 0.0)
+        working = to_working_grid(array, ijk_to_ras, options.spacing_mm, mask, options.border_mm)
+        volume = torch.from_numpy(working.array)[None, None]
+
+        def predict(window: torch.Tensor):
+            output = self.network(window.to(self.device.device))
+            return output["heatmap"], output["descriptors"]
+
+        window = tuple(min(WINDOW_VOXELS, size) for size in working.array.shape)
+        heatmap, descriptors = tiled_inference(predict, volume, window, overlap=0.25, device=self.device.device,
+                                               job=job.scaled(0.05, 0.95), stage="Detecting keypoints")
+        radius = max(int(np.ceil(options.nms_mm / options.spacing_mm)), 1)
+        points, scores = find_peaks(heatmap[0, 0].numpy(), radius, options.threshold, options.max_keypoints,
+                                    working.mask)
+        job.report("Describing keypoints", 0.95)
+        sampled = sample_at(descriptors.float(), torch.from_numpy(points)[None], CELL)[0]
+        descriptors_at = F.normalize(sampled, dim=-1).numpy().astype(np.float32)
+        job.report("Describing keypoints", 1.0)
+        return Features(ras_from_ijk(points, working.ijk_to_ras), scores.astype(np.float32), descriptors_at)
