@@ -72,3 +72,58 @@ def test_the_shapes_recipe_trains_evaluates_and_exports(tmp_path):
     assert 0.0 <= result.metrics["repeatability_2vox"] <= 1.0
     card = runner.export("sp3d-test", result.metrics, tmp_path / "export")
     assert card.weights_path.is_file() and tuple(card.extra["network"]["widths"]) == (16, 32, 64, 96)
+
+
+def test_a_dense_warp_carries_images_and_correspondences_together():
+    from KeypointTraining.sp3d.warps import random_warp, sample
+
+    rng = np.random.default_rng(2)
+    shape = (32, 32, 32)
+    positions = random_warp(rng, shape, max_rotation_degrees=60, elastic_voxels=1.5)
+    z, y, x = np.meshgrid(*[np.arange(n, dtype=np.float32) for n in shape], indexing="ij")
+    coordinates = torch.from_numpy(np.stack([x, y, z]))  # view A's own (x, y, z) as three channels
+    carried = sample(coordinates, positions).numpy()
+    inside = np.all((positions > 1) & (positions < 30), axis=-1)
+    # sampling A's coordinates through the warp gives the warp itself: images and positions stay consistent
+    assert np.abs(np.moveaxis(carried, 0, -1)[inside] - positions[inside]).max() < 1e-3
+
+
+def test_real_volume_pairs_repeat_for_a_seed_and_keep_correspondences(tmp_path):
+    import SimpleITK as sitk
+
+    from KeypointTraining.sp3d.volumes import LabelledVolume, VolumePairs, load_working
+
+    volume = np.zeros((40, 48, 56), np.float32)
+    volume[8:32, 10:40, 12:46] = 1.0 + np.random.default_rng(0).random((24, 30, 34)).astype(np.float32)
+    image = sitk.GetImageFromArray(volume)
+    image.SetSpacing((2.0, 2.0, 2.0))
+    sitk.WriteImage(image, str(tmp_path / "box.nii.gz"))
+    working = load_working(tmp_path / "box.nii.gz")
+    heatmap = ndimage.gaussian_filter(np.random.default_rng(1).random(working.array.shape), 1.5).astype(np.float32)
+    pairs = VolumePairs([LabelledVolume("box", working, heatmap)], 2, seed=0, size=32, max_rotation=45)
+    first, again = pairs[0], pairs[0]
+    assert all(torch.equal(first[key], again[key]) for key in first)
+    assert first["volume_a"].shape == (1, 32, 32, 32) and first["centres_b_in_a"].shape == (64, 3)
+    assert (first["classes_a"] < 512).sum() > 0 and 0 < first["valid_b"].sum() <= 64
+
+
+def test_stage_two_trains_on_real_volumes_with_pseudo_labels(tmp_path):
+    import SimpleITK as sitk
+
+    folder = tmp_path / "data" / "volumes"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    for name in ("a.nii.gz", "held.nii.gz"):
+        volume = ndimage.gaussian_filter(rng.random((24, 32, 32)), 1.0).astype(np.float32)
+        image = sitk.GetImageFromArray(volume)
+        image.SetSpacing((2.0, 2.0, 3.0))
+        sitk.WriteImage(image, str(folder / name))
+    config = TrainConfig.from_dict(dict(
+        recipe="sp3d-volumes", output_dir=str(tmp_path / "run"), batch_size=1, max_steps=2, log_every_steps=1,
+        checkpoint_every_steps=2, recipe_options={"data": str(tmp_path / "data"), "held_out": ["held.nii.gz"],
+                                                  "warps": 1, "size": 32}))
+    runner = Runner(config)
+    result = runner.train()
+    assert result.steps == 2 and np.isfinite(result.last_loss)
+    card = runner.export("sp3d-test", result.metrics, tmp_path / "export")
+    assert "held out: held.nii.gz" in card.training_data and "a.nii.gz" in card.training_data

@@ -43,6 +43,15 @@ def _image(array: np.ndarray, ijk_to_ras: np.ndarray) -> sitk.Image:
     return image
 
 
+def from_image(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
+    """(array [k, j, i], IJK->RAS) of a 3D SimpleITK image, e.g. one read from NIfTI or NRRD."""
+    spacing = np.array(image.GetSpacing())
+    ijk_to_lps = np.eye(4)
+    ijk_to_lps[:3, :3] = np.reshape(image.GetDirection(), (3, 3)) * spacing
+    ijk_to_lps[:3, 3] = image.GetOrigin()
+    return sitk.GetArrayFromImage(image), RAS_FROM_LPS @ ijk_to_lps
+
+
 def check_volume(array: np.ndarray, name: str = "volume") -> None:
     """An InputError unless `array` is a 3D scalar volume of numbers with more than one value."""
     if array.ndim != 3:

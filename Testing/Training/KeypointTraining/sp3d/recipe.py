@@ -105,3 +105,68 @@ def sp3d_shapes_recipe(config: TrainConfig) -> Recipe:
         "limits": "stage 1 (SP3D-pt): synthetic shapes only; not a model for real volumes",
     }
     return Recipe(model=model, train_data=train, training_step=training_step, evaluate=evaluate, model_card=card)
+
+
+@register_recipe("sp3d-volumes")
+def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
+    """SP3D's second stage: real volumes with pseudo-labels from the stage-1 detector (see sp3d/volumes.py).
+
+    Options: data (folder with volumes/ and volumes-more/; default $KEYPOINT_DATA or ../shared/data), held_out
+    (file names never trained on: the benchmark's), label_model and init (stage-1 weights), warps (adaptation warps
+    per volume, default 8), size (crop edge, default 64), spacing_mm (default 2), max_rotation (default 90),
+    keypoints_per_crop (default 64), descriptor_weight (default 1.0).
+    """
+    import os
+    from pathlib import Path
+
+    from KeypointTraining.sp3d.adaptation import aggregated_heatmap
+    from KeypointTraining.sp3d.volumes import LabelledVolume, VolumePairs, load_working, volume_paths
+
+    options = config.recipe_options
+    data = Path(options.get("data") or os.environ.get("KEYPOINT_DATA") or
+                Path(__file__).resolve().parents[5] / "shared" / "data")
+    held_out = set(options.get("held_out", ()))
+    paths = [path for path in volume_paths(data) if path.name not in held_out]
+    if not paths:
+        raise FileNotFoundError(f"No training volumes under {data}/volumes or volumes-more (held out: {held_out}).")
+    network = SP3DConfig()
+    model, label_model = SP3DNet(network), SP3DNet(network)
+    for key, target in (("init", model), ("label_model", label_model)):
+        if options.get(key):
+            target.load_state_dict(torch.load(options[key], map_location="cpu", weights_only=True))
+    rng = np.random.default_rng(config.seed)
+    volumes = []
+    for path in paths:
+        working = load_working(path, float(options.get("spacing_mm", 2.0)))
+        heatmap = aggregated_heatmap(label_model, working.array, rng, int(options.get("warps", 8)))
+        volumes.append(LabelledVolume(path.name, working, heatmap))
+        print(f"pseudo-labels: {path.name} {working.array.shape}")
+    size, weight = int(options.get("size", 64)), float(options.get("descriptor_weight", 1.0))
+    pair_options = dict(size=size, keypoints_per_crop=int(options.get("keypoints_per_crop", 64)),
+                        max_rotation=float(options.get("max_rotation", 90.0)))
+    train = VolumePairs(volumes, (config.max_steps or 1000) * config.batch_size, config.seed, **pair_options)
+    validation = VolumePairs(volumes, 8, config.seed + 10_000, **pair_options)
+    validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
+
+    def training_step(model, batch):
+        terms = compute_losses(model, batch, weight)
+        return sum(terms.values()), {name: float(value) for name, value in terms.items()}
+
+    def evaluate(model):
+        model.eval()
+        with torch.no_grad():
+            terms = compute_losses(model, validation_batch, weight)
+        return {f"validation_{name}": float(value) for name, value in terms.items()}
+
+    card = {
+        "architecture": f"SP3DNet {network.to_dict()}",
+        "input": {"channels": 1, "working_spacing_mm": float(options.get("spacing_mm", 2.0)),
+                  "preprocessing": "isotropic working grid, 1st-99th percentile in the body scaled to 0..1"},
+        "training_data": (f"{len(volumes)} real CT and MRI volumes ({', '.join(volume.name for volume in volumes)}); "
+                          f"held out: {', '.join(sorted(held_out)) or 'none'}; pseudo-labels from the stage-1 "
+                          "detector aggregated over random warps; pairs under rotations up to "
+                          f"{pair_options['max_rotation']:g} degrees, elastic deformation, partial field of view, "
+                          "thick slices, bias field, contrast and noise"),
+        "network": network.to_dict(),
+    }
+    return Recipe(model=model, train_data=train, training_step=training_step, evaluate=evaluate, model_card=card)
