@@ -83,8 +83,9 @@ def test_extraction_is_deterministic_bounded_by_the_mask_and_placed_in_ras(obliq
     import torch
 
     from KeypointEngineLib.geometry import ijk_from_ras
-    from KeypointEngineLib.volume.extract import DetectionOptions, SP3DExtractor
+    from KeypointEngineLib.volume.extract import SP3DExtractor
     from KeypointEngineLib.volume.network import SP3DNet
+    from KeypointEngineLib.volume.parameters import DetectionOptions
 
     torch.manual_seed(0)
     extractor = SP3DExtractor(device="cpu", network=SP3DNet())

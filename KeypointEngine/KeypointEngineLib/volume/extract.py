@@ -4,8 +4,6 @@ at the peaks."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,38 +11,17 @@ import torch.nn.functional as F
 from KeypointEngineLib.blocks.peaks import find_peaks
 from KeypointEngineLib.blocks.sampling import sample_at
 from KeypointEngineLib.device import DeviceChoice, choose_device
-from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointEngineLib.jobs import Job, as_job
 from KeypointEngineLib.registry import ModelRegistry, default_registry
 from KeypointEngineLib.tiling import tiled_inference
 from KeypointEngineLib.volume.network import CELL, SP3DConfig, SP3DNet
-from KeypointEngineLib.volume.preprocess import WORKING_SPACING_MM, to_working_grid
+from KeypointEngineLib.volume.parameters import DetectionOptions
+from KeypointEngineLib.volume.preprocess import to_working_grid
 
 DEFAULT_MODEL = "sp3d"
 WINDOW_VOXELS = 96  # per axis, on the working grid: 19 cm at 2 mm, about 0.3 GB of activations on the CPU
-
-
-@dataclass(frozen=True)
-class DetectionOptions:
-    max_keypoints: int = 500
-    threshold: float = 0.005  # heatmap probability a peak must exceed
-    nms_mm: float = 4.0  # no two keypoints closer than this (per axis)
-    spacing_mm: float = WORKING_SPACING_MM
-    border_mm: float = 4.0  # kept clear inside the body (or mask) edge
-
-    def check(self) -> DetectionOptions:
-        if not 1 <= self.max_keypoints <= 100_000:
-            raise InputError(f"The maximum number of keypoints must lie between 1 and 100000, not "
-                             f"{self.max_keypoints}.")
-        if not 0 <= self.threshold < 1:
-            raise InputError(f"The detection threshold must lie in [0, 1), not {self.threshold:g}.")
-        if not 0.5 <= self.spacing_mm <= 8:
-            raise InputError(f"The working spacing must lie between 0.5 and 8 mm, not {self.spacing_mm:g}.")
-        if not 0 <= self.nms_mm <= 50 or not 0 <= self.border_mm <= 50:
-            raise InputError("The NMS radius and the border must lie between 0 and 50 mm.")
-        return self
 
 
 class SP3DExtractor:
@@ -62,12 +39,12 @@ class SP3DExtractor:
         self.network = network.to(self.device.device).eval()
 
     @torch.inference_mode()
-    def extract(self, array: np.ndarray, ijk_to_ras: np.ndarray, options: DetectionOptions = DetectionOptions(),
+    def extract(self, array: np.ndarray, ijk_to_ras: np.ndarray, options: DetectionOptions | None = None,
                 mask: np.ndarray | None = None, job: Job | None = None) -> Features:
         """Keypoints of the volume `array` [k, j, i] placed by `ijk_to_ras`, as (N, 3) RAS mm with scores and unit
         descriptors. `mask` [k, j, i] on the same grid limits where keypoints may be."""
         job = as_job(job)
-        options = options.check()
+        options = (options or DetectionOptions()).check()
         job.report("Resampling", 0.0)
         working = to_working_grid(array, ijk_to_ras, options.spacing_mm, mask, options.border_mm)
         volume = torch.from_numpy(working.array)[None, None]
