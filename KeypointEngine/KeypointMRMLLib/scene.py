@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import slicer
 
 # Registered in this order, as Slicer's application does, so that storage and reading behave as in Slicer: without the
@@ -59,3 +61,17 @@ def remove_node(node) -> None:
         if helper is not None:
             scene.RemoveNode(helper)
     scene.RemoveNode(node)
+
+
+@contextmanager
+def temporary_nodes(scene):
+    """Every node added to `scene` inside the block (helpers Slicer's logics make on the way too, such as colour
+    tables) is removed at its end, whatever happens."""
+    before = {scene.GetNthNode(index).GetID() for index in range(scene.GetNumberOfNodes())}
+    try:
+        yield
+    finally:
+        added = [scene.GetNthNode(index) for index in range(scene.GetNumberOfNodes())]
+        for node in added:
+            if node is not None and node.GetID() not in before and node.GetScene() is scene:
+                scene.RemoveNode(node)

@@ -16,8 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted(path.parent.name for path in REPO.glob("*/CMakeLists.txt") if (path.parent / f"{path.parent.name}.py")
                  .is_file())
-# the user-facing modules' packages (KeypointEngine's own is the engine)
-MODULE_LIBS = {f"{module}Lib": REPO / module / f"{module}Lib" for module in MODULES if module != "KeypointEngine"}
+# the user-facing modules' packages, also of a module whose Slicer files are still to come (KeypointEngine's own
+# packages are the engine, the MRML layer and evaluation)
+MODULE_LIBS = {path.name: path for path in sorted(REPO.glob("*/*Lib")) if path.parent.name != "KeypointEngine"
+               and path.name == f"{path.parent.name}Lib"}
 GUI = {"qt", "ctk", "slicer.app", "PythonQt"}
 SHIPPED = {"KeypointEngineLib": REPO / "KeypointEngine" / "KeypointEngineLib",
            "KeypointEvaluationLib": REPO / "KeypointEngine" / "KeypointEvaluationLib",
