@@ -20,9 +20,16 @@ def module_plugins() -> list[ModuleType]:
     return [importlib.import_module(named[name]) for name in sorted(named)]
 
 
-def contributions(kind: str) -> list[ModuleType]:
-    """The modules every plugin lists under `kind` ("COMMANDS", "BENCHMARKS", "DEMOS"), imported."""
-    return [importlib.import_module(name) for plugin in module_plugins() for name in getattr(plugin, kind, ())]
+def contributions(kind: str) -> list:
+    """What every plugin lists under `kind` ("COMMANDS", "BENCHMARKS", "DEMOS"), imported: "package.module", or
+    "package.module:name" for one of several in a module (each with `add_parser` and `run`, or `run_demo`)."""
+    found = []
+    for plugin in module_plugins():
+        for entry in getattr(plugin, kind, ()):
+            module, _, attribute = entry.partition(":")
+            imported = importlib.import_module(module)
+            found.append(getattr(imported, attribute) if attribute else imported)
+    return found
 
 
 def training_command() -> ModuleType | None:

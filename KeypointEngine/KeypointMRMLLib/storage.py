@@ -24,14 +24,14 @@ def save_node(node, path: Path | str) -> Path:
     return path
 
 
-def load_volume(scene, path: Path | str, name: str | None = None):
+def load_volume(scene, path: Path | str, name: str | None = None, labelmap: bool = False):
     """Load an image file as a volume node: PNG/JPEG/TIFF as Slicer does, anything else with Slicer's volume reader
-    (NRRD, NIfTI, MHA, ...). RGB images become vector volumes."""
+    (NRRD, NIfTI, MHA, ...). RGB images become vector volumes; `labelmap` reads a label map volume."""
     path = Path(path)
     check_input_file(path)
     if is_image_2d_file(path):
         return load_image_2d(scene, path, name)
-    node = module_logic(scene, "Volumes").AddArchetypeVolume(str(path), name or _stem(path))
+    node = module_logic(scene, "Volumes").AddArchetypeVolume(str(path), name or _stem(path), 1 if labelmap else 0)
     if node is None:
         raise InputError(f"Slicer's volume reader could not read {path}. Check that it is a NRRD, NIfTI or other "
                          "volume file Slicer opens, or convert it.")

@@ -6,6 +6,6 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 
 MODEL_FOLDERS = (_HERE.parent / "Resources" / "Models", _HERE / "Models")  # source checkout or Slicer; wheel
-COMMANDS = ()
+COMMANDS = ("SP3DDetectLib.cli:DetectCommand", "SP3DDetectLib.cli:MatchCommand")  # slicer-keypoints detect, match
 BENCHMARKS = ()
 DEMOS = ()
