@@ -22,7 +22,7 @@ from KeypointEngineLib.retina.parameters import (
     check_options,
 )
 from KeypointMRMLLib.markups import fiducials_from_points
-from KeypointMRMLLib.scene import remove_node
+from KeypointMRMLLib.scene import created_nodes
 from KeypointMRMLLib.transforms import FROM_PARENT, grid_transform_from_displacement, linear_transform_from_matrix
 from KeypointMRMLLib.volumes import array_from_volume, volume_from_array
 
@@ -93,8 +93,7 @@ class KeypointAlignLogic:
             if scene is None:  # the scene was closed while the registration ran
                 raise InputError("The fixed image is no longer in a scene (was the scene closed?); nothing was added.")
             parentId = fixedVolume.GetTransformNodeID()  # outputs live where the fixed image lives
-            created = []  # removed again if anything fails: the scene is left as it was
-            try:
+            with created_nodes() as created:  # removed again if anything fails: the scene is left as it was
                 transformNode = self._transformNode(scene, registration.model, fixedPixels.shape, fixedIjkToRas,
                                                     movingIjkToRas, outputTransform,
                                                     f"{movingVolume.GetName()} to {fixedVolume.GetName()}")
@@ -113,10 +112,6 @@ class KeypointAlignLogic:
                                                   f"{movingVolume.GetName()} registered")
                     created.append(resampled)
                     resampled.SetAndObserveTransformNodeID(parentId)
-            except Exception:
-                for node in created:
-                    remove_node(node)
-                raise
             return AlignResult(transformNode, registration.report, registration, fiducials, resampled)
 
         return Task(prepare, work, apply)

@@ -75,3 +75,15 @@ def temporary_nodes(scene):
         for node in added:
             if node is not None and node.GetID() not in before and node.GetScene() is scene:
                 scene.RemoveNode(node)
+
+
+@contextmanager
+def created_nodes():
+    """A list for the nodes a step adds: if the block fails, they are removed again and the scene is as it was."""
+    created = []
+    try:
+        yield created
+    except BaseException:
+        for node in reversed(created):
+            remove_node(node)
+        raise

@@ -27,7 +27,7 @@ from KeypointEngineLib.volume.parameters import (
     DetectionOptions,
 )
 from KeypointMRMLLib.markups import fiducials_from_points
-from KeypointMRMLLib.scene import remove_node, temporary_nodes
+from KeypointMRMLLib.scene import created_nodes, temporary_nodes
 from KeypointMRMLLib.segmentations import labelmap_from_segmentation
 from KeypointMRMLLib.transforms import linear_transform_from_registration
 from KeypointMRMLLib.volumes import array_from_volume
@@ -140,8 +140,7 @@ class SP3DDetectLogic:
             if not registration.report.success:
                 return MatchResult(None, registration.report, registration)
             scene = fixedVolume.GetScene()
-            created = []
-            try:
+            with created_nodes() as created:  # removed again if anything fails: the scene is left as it was
                 node = linear_transform_from_registration(scene, registration.model.forward,
                                                           f"{movingVolume.GetName()} to {fixedVolume.GetName()}",
                                                           node=outputTransform)
@@ -158,10 +157,6 @@ class SP3DDetectLogic:
                         markups.SetAndObserveTransformNodeID(parent)
                         created.append(markups)
                         fiducials.append(markups)
-            except Exception:
-                for made in created:
-                    remove_node(made)
-                raise
             return MatchResult(node, registration.report, registration, fiducials)
 
         return Task(prepare, work, apply)

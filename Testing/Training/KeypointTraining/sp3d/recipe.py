@@ -49,6 +49,26 @@ def compute_losses(model: SP3DNet, batch: dict, descriptor_weight: float) -> dic
                                                               batch["centres_b_in_a"], centres, batch["valid_b"])}
 
 
+def _steps(validation: torch.utils.data.Dataset, weight: float, with_repeatability: bool):
+    """The recipe's training step and evaluation hook (validation losses, and repeatability where labels are exact)."""
+    batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
+
+    def training_step(model, items):
+        terms = compute_losses(model, items, weight)
+        return sum(terms.values()), {name: float(value) for name, value in terms.items()}
+
+    def evaluate(model):
+        model.eval()
+        with torch.no_grad():
+            terms = compute_losses(model, batch, weight)
+        metrics = {f"validation_{name}": float(value) for name, value in terms.items()}
+        if with_repeatability:
+            metrics["repeatability_2vox"] = repeatability(model, batch)
+        return metrics
+
+    return training_step, evaluate
+
+
 @torch.no_grad()
 def repeatability(model: SP3DNet, batch: dict, count: int = 100, tolerance: float = 2.0) -> float:
     """Share of view A's strongest keypoints (NMS radius 2 voxels) that view B finds again within `tolerance` voxels
@@ -82,18 +102,7 @@ def sp3d_shapes_recipe(config: TrainConfig) -> Recipe:
     train = ShapePairs(steps * config.batch_size, config.seed, size, shapes, max_rotation)
     validation = ShapePairs(int(options.get("validation_pairs", 8)), config.seed + 10_000, size, shapes,
                             max_rotation)
-    validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
-
-    def training_step(model, batch):
-        terms = compute_losses(model, batch, weight)
-        return sum(terms.values()), {name: float(value) for name, value in terms.items()}
-
-    def evaluate(model):
-        model.eval()
-        with torch.no_grad():
-            terms = compute_losses(model, validation_batch, weight)
-        return {"repeatability_2vox": repeatability(model, validation_batch),
-                **{f"validation_{name}": float(value) for name, value in terms.items()}}
+    training_step, evaluate = _steps(validation, weight, with_repeatability=True)
 
     card = {
         "architecture": f"SP3DNet {network.to_dict()}",
@@ -146,17 +155,7 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
                         max_rotation=float(options.get("max_rotation", 90.0)))
     train = VolumePairs(volumes, (config.max_steps or 1000) * config.batch_size, config.seed, **pair_options)
     validation = VolumePairs(volumes, 8, config.seed + 10_000, **pair_options)
-    validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
-
-    def training_step(model, batch):
-        terms = compute_losses(model, batch, weight)
-        return sum(terms.values()), {name: float(value) for name, value in terms.items()}
-
-    def evaluate(model):
-        model.eval()
-        with torch.no_grad():
-            terms = compute_losses(model, validation_batch, weight)
-        return {f"validation_{name}": float(value) for name, value in terms.items()}
+    training_step, evaluate = _steps(validation, weight, with_repeatability=False)
 
     card = {
         "architecture": f"SP3DNet {network.to_dict()}",
