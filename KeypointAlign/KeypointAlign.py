@@ -8,10 +8,8 @@ is re-exported here so console users find it where Slicer users expect it:
 """
 
 import logging
-import traceback
 from typing import Annotated, Union
 
-import qt
 import slicer
 import vtk
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
@@ -82,8 +80,7 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._run = None  # the registration running in the background (KeypointEngineLib.jobs.BackgroundRun)
-        self._timer = None
+        self._runner = None  # KeypointGUILib.runner.PanelRunner: the registration in the background
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
@@ -96,17 +93,14 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
-        self._timer = qt.QTimer()
-        self._timer.setInterval(100)  # ms: progress and the end of the run are picked up on the main thread
-        self._timer.connect("timeout()", self._onTimer)
+        from KeypointGUILib.runner import PanelRunner
+
+        self._runner = PanelRunner(self._onProgress, self._onFinished)
         self.initializeParameterNode()
 
     def cleanup(self):
-        if self._timer is not None:
-            self._timer.stop()
-        if self._run is not None:  # the module is reloaded or Slicer closes: stop the work, add nothing
-            self._run.cancel()
-            self._run = None
+        if self._runner is not None:  # the module is reloaded or Slicer closes: stop the work, add nothing
+            self._runner.stop()
         self.removeObservers()
 
     def enter(self):
@@ -119,8 +113,8 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
 
     def onSceneStartClose(self, caller, event):
-        if self._run is not None:  # nothing may be added to a scene being closed
-            self._run.cancel()
+        if self._runner is not None:  # nothing may be added to a scene being closed
+            self._runner.cancel()
         self.setParameterNode(None)
 
     def onSceneEndClose(self, caller, event):
@@ -147,33 +141,27 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         parameters = self._parameterNode
         state = applyButton(parameters.fixedVolume if parameters else None,
-                            parameters.movingVolume if parameters else None, self._run is not None)
+                            parameters.movingVolume if parameters else None, self._runner.running)
         self.ui.applyButton.enabled = state.enabled
         self.ui.applyButton.text = state.text
         self.ui.applyButton.toolTip = state.toolTip
 
     def onApplyButton(self):
-        if self._run is not None:  # the button reads "Cancel" while a registration runs
-            self._run.cancel()
+        if self._runner.running:  # the button reads "Cancel" while a registration runs
+            self._runner.cancel()
             self.ui.statusLabel.text = "Cancelling…"
             return
+        from KeypointGUILib.runner import dependenciesReady
+
         from KeypointAlignLib.presentation import errorOutcome
-        from KeypointEngine import ensureDependencies
 
-        try:
-            installed = ensureDependencies("KeypointAlign")
-        except Exception as error:  # no network, a proxy, a failed build: the panel stays usable
-            self._show(errorOutcome(RuntimeError(f"installing KeypointAlign's Python packages failed: {error}")))
+        missing = dependenciesReady("KeypointAlign")
+        if missing:
+            self.ui.statusLabel.text = missing
             return
-        if not installed:
-            self.ui.statusLabel.text = ("KeypointAlign needs its Python packages (see the README's troubleshooting); "
-                                        "press Apply to be asked again.")
-            return
-        from KeypointEngineLib.jobs import BackgroundRun
-
         parameters = self._parameterNode
         try:  # bad input or options are reported before anything runs
-            self._run = BackgroundRun(self.logic.registrationTask(
+            self._runner.start(self.logic.registrationTask(
                 parameters.fixedVolume, parameters.movingVolume, model=parameters.model,
                 features=parameters.features, fieldOfViewDegrees=parameters.fieldOfViewDegrees,
                 workingSize=parameters.workingSize, ratioTest=parameters.ratioTest,
@@ -184,29 +172,20 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._show(errorOutcome(error))
             return
         self._setRunning(True)
-        self._timer.start()
 
-    def _onTimer(self):
-        stage, fraction = self._run.progress
+    def _onProgress(self, stage, fraction, cancelling):
         self.ui.progressBar.value = int(round(100 * fraction))
-        self.ui.statusLabel.text = "Cancelling…" if self._run.cancelled else stage
-        if not self._run.poll():  # still working off the main thread
-            return
-        self._timer.stop()
-        run, self._run = self._run, None
-        self._setRunning(False)
+        self.ui.statusLabel.text = "Cancelling…" if cancelling else stage
+
+    def _onFinished(self, result, error):
         from KeypointAlignLib.presentation import cancelledOutcome, errorOutcome, resultOutcome
         from KeypointEngineLib.jobs import JobCancelled
 
-        result = None
-        try:
-            result = run.result()
-            outcome = resultOutcome(result)
-        except JobCancelled:
-            outcome = cancelledOutcome()
-        except Exception as error:  # nothing half-made is left in the scene
-            outcome = errorOutcome(error)
-        self._show(outcome, result)
+        self._setRunning(False)
+        if error is None:
+            self._show(resultOutcome(result), result)
+        else:  # nothing half-made is left in the scene
+            self._show(cancelledOutcome() if isinstance(error, JobCancelled) else errorOutcome(error))
 
     def _show(self, outcome, result=None):
         self.ui.statusLabel.text = outcome.status
@@ -218,7 +197,7 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if outcome.dialog is not None:
             title, text = outcome.dialog
             if outcome.isError:
-                slicer.util.errorDisplay(text, windowTitle=title, detailedText=traceback.format_exc())
+                slicer.util.errorDisplay(text, windowTitle=title, detailedText=outcome.details)
             else:
                 slicer.util.warningDisplay(text, windowTitle=title)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 
 
@@ -21,6 +22,7 @@ class Outcome:
     dialog: tuple[str, str] | None = None
     showAligned: bool = False
     isError: bool = False
+    details: str = ""  # for the dialog's details: the traceback of an unexpected error
 
 
 def applyButton(fixedVolume, movingVolume, running: bool) -> ApplyButton:
@@ -49,5 +51,8 @@ def cancelledOutcome() -> Outcome:
 
 def errorOutcome(error: Exception) -> Outcome:
     """Bad input (ValueError: the message says what to do) or a failure; either way nothing was added."""
-    text = f"Registration failed: {error}" if not isinstance(error, ValueError) else str(error)
-    return Outcome(text, ("KeypointAlign", text), isError=not isinstance(error, ValueError))
+    if isinstance(error, ValueError):
+        return Outcome(str(error), ("KeypointAlign", str(error)))
+    text = f"Registration failed: {error}"
+    return Outcome(text, ("KeypointAlign", text), isError=True,
+                   details="".join(traceback.format_exception(type(error), error, error.__traceback__)))

@@ -47,5 +47,8 @@ def test_cancel_and_errors_say_the_scene_is_unchanged_or_what_to_do():
     assert "scene is as it was" in cancelledOutcome().status and cancelledOutcome().dialog is None
     advice = errorOutcome(ValueError("Select a fixed image."))
     assert advice.status == "Select a fixed image." and not advice.isError
-    bug = errorOutcome(RuntimeError("boom"))
-    assert bug.status == "Registration failed: boom" and bug.isError
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as error:
+        bug = errorOutcome(error)
+    assert bug.status == "Registration failed: boom" and bug.isError and "RuntimeError: boom" in bug.details

@@ -33,6 +33,12 @@ RULES = {
     "KeypointCLI": {*GUI, "KeypointTraining", *MODULES},
     **{lib: {*GUI, "KeypointTraining", *MODULES, *(set(MODULE_LIBS) - {lib})} for lib in MODULE_LIBS},
 }
+# the panels' shared Qt helpers: above everything but the panels themselves (only read here: Qt is Slicer's)
+GUI_PACKAGES = {"KeypointGUILib": REPO / "KeypointEngine" / "KeypointGUILib"}
+RULES["KeypointGUILib"] = {"KeypointCLI", "KeypointTraining", *MODULE_LIBS, *(set(MODULES) - {"KeypointEngine"})}
+for rule, rules in RULES.items():
+    if rule != "KeypointGUILib":
+        rules.add("KeypointGUILib")
 # a module's logic runs in Slicer, where the CLI core is not installed
 LOGIC_RULE = {"KeypointCLI"}
 
@@ -58,7 +64,8 @@ def violations(source: str, forbidden: set[str]) -> set[str]:
 
 
 def _files(package: str) -> list[Path]:
-    return sorted(path for path in SHIPPED[package].rglob("*.py") if "__pycache__" not in path.parts)
+    folder = {**SHIPPED, **GUI_PACKAGES}[package]
+    return sorted(path for path in folder.rglob("*.py") if "__pycache__" not in path.parts)
 
 
 def test_the_checker_finds_imports_that_break_a_rule():
