@@ -189,7 +189,7 @@ class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _show(self, outcome, result=None):
         self.ui.statusLabel.text = outcome.status
-        if outcome.showAligned:  # the output choice stays as it was: a next run makes new nodes again
+        if outcome.showResult:  # the output choice stays as it was: a next run makes new nodes again
             parameters = self._parameterNode
             parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
             slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,

@@ -28,19 +28,19 @@ def test_apply_needs_two_different_images_and_reads_cancel_while_running(scene):
 def test_a_failed_registration_shows_its_report_and_places_nothing():
     outcome = resultOutcome(AlignResult(None, _report(success=False), None))
     assert outcome.status.startswith("Registration failed: no transform is supported")
-    assert not outcome.showAligned and outcome.dialog[0] == "KeypointAlign: no registration"
+    assert not outcome.showResult and outcome.dialog[0] == "KeypointAlign: no registration"
 
 
 def test_a_low_confidence_result_is_shown_with_a_warning(scene):
     node = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", "t")
     outcome = resultOutcome(AlignResult(node, _report(confident=False), None))
-    assert outcome.showAligned and outcome.dialog[0] == "KeypointAlign: low confidence"
+    assert outcome.showResult and outcome.dialog[0] == "KeypointAlign: low confidence"
     assert "Low confidence" in outcome.status and "on CPU (OpenCV SIFT)" in outcome.status
 
 
 def test_a_good_result_is_shown_without_a_dialog(scene):
     outcome = resultOutcome(AlignResult(scene.AddNewNodeByClass("vtkMRMLGridTransformNode", "t"), _report(), None))
-    assert outcome.showAligned and outcome.dialog is None and "300 inliers of 400 matches" in outcome.status
+    assert outcome.showResult and outcome.dialog is None and "300 inliers of 400 matches" in outcome.status
 
 
 def test_cancel_and_errors_say_the_scene_is_unchanged_or_what_to_do():
