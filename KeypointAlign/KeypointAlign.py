@@ -11,15 +11,8 @@ import logging
 from typing import Annotated, Union
 
 import slicer
-import vtk
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (
-    ScriptedLoadableModule,
-    ScriptedLoadableModuleLogic,
-    ScriptedLoadableModuleTest,
-    ScriptedLoadableModuleWidget,
-)
-from slicer.util import VTKObservationMixin
+from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleTest
 
 from KeypointAlignLib.logic import KeypointAlignLogic
 from KeypointEngineLib.compatibility import unsupported_slicer_message
@@ -30,6 +23,7 @@ from KeypointEngineLib.retina.parameters import (
     TRANSFORM_MODELS,
     WORKING_SIZE,
 )
+from KeypointGUILib.panel import KeypointPanel
 
 __all__ = ["KeypointAlign", "KeypointAlignLogic", "KeypointAlignParameterNode", "KeypointAlignWidget"]
 
@@ -73,141 +67,46 @@ class KeypointAlignParameterNode:
     createResampledVolume: bool = False
 
 
-class KeypointAlignWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
-    def __init__(self, parent=None):
-        ScriptedLoadableModuleWidget.__init__(self, parent)
-        VTKObservationMixin.__init__(self)
-        self.logic = None
-        self._parameterNode = None
-        self._parameterNodeGuiTag = None
-        self._runner = None  # KeypointGUILib.runner.PanelRunner: the registration in the background
+class KeypointAlignWidget(KeypointPanel):
+    """The panel: KeypointGUILib.panel.KeypointPanel does the mechanics; this says what KeypointAlign runs and shows."""
 
-    def setup(self):
-        ScriptedLoadableModuleWidget.setup(self)
-        uiWidget = slicer.util.loadUI(self.resourcePath("UI/KeypointAlign.ui"))
-        self.layout.addWidget(uiWidget)
-        self.ui = slicer.util.childWidgetVariables(uiWidget)
-        uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = KeypointAlignLogic()
+    parameterNodeClass = KeypointAlignParameterNode
+    sections = ("inputsCollapsibleButton", "parametersCollapsibleButton", "advancedCollapsibleButton",
+                "outputsCollapsibleButton")
 
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
-        self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
-        self.ui.applyButton.connect("clicked(bool)", self.onApplyButton)
-        from KeypointGUILib.runner import PanelRunner
+    def createLogic(self):
+        return KeypointAlignLogic()
 
-        self._runner = PanelRunner(self._onProgress, self._onFinished)
-        self.initializeParameterNode()
-
-    def cleanup(self):
-        if self._runner is not None:  # the module is reloaded or Slicer closes: stop the work, add nothing
-            self._runner.stop()
-        self.removeObservers()
-
-    def enter(self):
-        self.initializeParameterNode()
-
-    def exit(self):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
-
-    def onSceneStartClose(self, caller, event):
-        if self._runner is not None:  # nothing may be added to a scene being closed
-            self._runner.cancel()
-        self.setParameterNode(None)
-
-    def onSceneEndClose(self, caller, event):
-        if self.parent.isEntered:
-            self.initializeParameterNode()
-
-    def initializeParameterNode(self):
-        parameterLogic = ScriptedLoadableModuleLogic()
-        parameterLogic.moduleName = "KeypointAlign"
-        self.setParameterNode(KeypointAlignParameterNode(parameterLogic.getParameterNode()))
-
-    def setParameterNode(self, inputParameterNode):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
-        self._parameterNode = inputParameterNode
-        if self._parameterNode:
-            self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
-            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateApplyButton)
-            self._updateApplyButton()
-
-    def _updateApplyButton(self, caller=None, event=None):
+    def applyButtonState(self, parameters, running):
         from KeypointAlignLib.presentation import applyButton
 
-        parameters = self._parameterNode
-        state = applyButton(parameters.fixedVolume if parameters else None,
-                            parameters.movingVolume if parameters else None, self._runner.running)
-        self.ui.applyButton.enabled = state.enabled
-        self.ui.applyButton.text = state.text
-        self.ui.applyButton.toolTip = state.toolTip
+        return applyButton(parameters.fixedVolume if parameters else None,
+                           parameters.movingVolume if parameters else None, running)
 
-    def onApplyButton(self):
-        if self._runner.running:  # the button reads "Cancel" while a registration runs
-            self._runner.cancel()
-            self.ui.statusLabel.text = "Cancelling…"
-            return
-        from KeypointGUILib.runner import dependenciesReady
+    def createTask(self, parameters):
+        return self.logic.registrationTask(
+            parameters.fixedVolume, parameters.movingVolume, model=parameters.model, features=parameters.features,
+            fieldOfViewDegrees=parameters.fieldOfViewDegrees, workingSize=parameters.workingSize,
+            ratioTest=parameters.ratioTest, device=None if parameters.useGpu else "cpu",
+            outputTransform=parameters.outputTransform, createInlierFiducials=parameters.createInlierFiducials,
+            createResampledVolume=parameters.createResampledVolume)
 
+    def outcomeOf(self, result):
+        from KeypointAlignLib.presentation import resultOutcome
+
+        return resultOutcome(result)
+
+    def errorOutcomeOf(self, error):
         from KeypointAlignLib.presentation import errorOutcome
 
-        missing = dependenciesReady("KeypointAlign")
-        if missing:
-            self.ui.statusLabel.text = missing
-            return
-        parameters = self._parameterNode
-        try:  # bad input or options are reported before anything runs
-            self._runner.start(self.logic.registrationTask(
-                parameters.fixedVolume, parameters.movingVolume, model=parameters.model,
-                features=parameters.features, fieldOfViewDegrees=parameters.fieldOfViewDegrees,
-                workingSize=parameters.workingSize, ratioTest=parameters.ratioTest,
-                device=None if parameters.useGpu else "cpu", outputTransform=parameters.outputTransform,
-                createInlierFiducials=parameters.createInlierFiducials,
-                createResampledVolume=parameters.createResampledVolume))
-        except Exception as error:
-            self._show(errorOutcome(error))
-            return
-        self._setRunning(True)
+        return errorOutcome(error)
 
-    def _onProgress(self, stage, fraction, cancelling):
-        self.ui.progressBar.value = int(round(100 * fraction))
-        self.ui.statusLabel.text = "Cancelling…" if cancelling else stage
-
-    def _onFinished(self, result, error):
-        from KeypointAlignLib.presentation import cancelledOutcome, errorOutcome, resultOutcome
-        from KeypointEngineLib.jobs import JobCancelled
-
-        self._setRunning(False)
-        if error is None:
-            self._show(resultOutcome(result), result)
-        else:  # nothing half-made is left in the scene
-            self._show(cancelledOutcome() if isinstance(error, JobCancelled) else errorOutcome(error))
-
-    def _show(self, outcome, result=None):
-        self.ui.statusLabel.text = outcome.status
-        if outcome.showResult:  # the output choice stays as it was: a next run makes new nodes again
-            parameters = self._parameterNode
-            parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
-            slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,
-                                             foregroundOpacity=0.5, fit=True)
-        if outcome.dialog is not None:
-            title, text = outcome.dialog
-            if outcome.isError:
-                slicer.util.errorDisplay(text, windowTitle=title, detailedText=outcome.details)
-            else:
-                slicer.util.warningDisplay(text, windowTitle=title)
-
-    def _setRunning(self, running):
-        self.ui.progressBar.visible = running
-        self.ui.progressBar.value = 0
-        for section in (self.ui.inputsCollapsibleButton, self.ui.parametersCollapsibleButton,
-                        self.ui.advancedCollapsibleButton, self.ui.outputsCollapsibleButton):
-            section.enabled = not running
-        self._updateApplyButton()
+    def showResult(self, result, parameters):
+        """The moving image under the new transform over the fixed one (the output choice stays as it was: a next
+        run makes new nodes again)."""
+        parameters.movingVolume.SetAndObserveTransformNodeID(result.transformNode.GetID())
+        slicer.util.setSliceViewerLayers(background=parameters.fixedVolume, foreground=parameters.movingVolume,
+                                         foregroundOpacity=0.5, fit=True)
 
 
 class KeypointAlignTest(ScriptedLoadableModuleTest):

@@ -73,12 +73,22 @@ def test_extension_cmake_adds_every_module_and_has_metadata():
     assert "Apache-2.0" in text and (REPO / "Resources" / "Icons" / "SlicerKeypoints.png").is_file()
 
 
+PANEL = REPO / "KeypointEngine" / "KeypointGUILib" / "panel.py"
+
+
 @pytest.mark.parametrize("module", GUI_MODULES)
 def test_ui_has_every_widget_the_module_uses(module):
+    """What the module's widget names, its declared sections, and what the shared panel (KeypointGUILib) needs."""
     tree = ElementTree.parse(REPO / module / "Resources" / "UI" / f"{module}.ui")
     names = {widget.get("name") for widget in tree.iter("widget")}
-    used = set(re.findall(r"self\.ui\.(\w+)", _module_source(module)))
-    assert used, "the widget uses no ui elements?"
+    source = _module_source(module)
+    used = set(re.findall(r"self\.ui\.(\w+)", source))
+    sections = re.search(r"sections = \(([^)]*)\)", source)
+    used |= set(re.findall(r'"(\w+)"', sections.group(1))) if sections else set()
+    if "KeypointPanel" in source:
+        used |= set(re.findall(r"self\.ui\.(\w+)", PANEL.read_text()))
+        used |= set(re.findall(r'"(\w+)"', re.search(r"REQUIRED_WIDGETS = \(([^)]*)\)", PANEL.read_text()).group(1)))
+    assert {"applyButton", "statusLabel"} <= used, "the widget uses no ui elements?"
     assert used <= names, f"missing in {module}.ui: {sorted(used - names)}"
 
 
