@@ -131,3 +131,14 @@ def test_json_is_strict(tmp_path):
     assert json.loads(strict_json(data)) == {"error": None, "nan": None, "numpy": 1.5, "list": [2, None]}
     path = write_json(tmp_path / "r.json", data)
     assert "Infinity" not in path.read_text() and "NaN" not in path.read_text()
+
+
+def test_an_absent_gpu_is_an_error_before_any_work_whatever_the_backend(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    code = main(["align", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path / "t.h5"),
+                 "--features", "sift", "--device", "cuda"])
+    error = capsys.readouterr().err
+    assert code == 2 and "CUDA was requested" in error and "Traceback" not in error
