@@ -4,15 +4,13 @@ FIRE folder when given) in one warm process: FIRE Registration Score per categor
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from KeypointCLI.benchmarks import DATA_HELP, comma_names, data_folder, peak_rss_mib
 from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.retina.parameters import FEATURE_BACKENDS
-
-DATA_ENV = "KEYPOINT_DATA"
 
 
 def add_parser(subparsers):
@@ -25,7 +23,7 @@ def add_parser(subparsers):
                     "per category and the seconds per pair.")
     parser.add_argument("--fire", type=Path, help="a FIRE-layout folder (Images/, Ground Truth/)")
     parser.add_argument("--data", type=Path, help=f"data folder with fundus/DRIVE/testing/images "
-                                                  f"(default: ${DATA_ENV}, else ../shared/data beside the checkout)")
+                                                  f"{DATA_HELP}")
     parser.add_argument("--pairs", type=int, default=50, help="synthetic pairs per category (default 50)")
     parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
     parser.add_argument("--backends", default=",".join(FEATURE_BACKENDS),
@@ -53,19 +51,11 @@ def benchmark_images(data: Path | None) -> list[tuple[str, np.ndarray]]:
     from KeypointMRMLLib.images2d import read_image_2d
 
     images = []
-    folder = _data_folder(data) / "fundus" / "DRIVE" / "testing" / "images"
+    folder = data_folder(data) / "fundus" / "DRIVE" / "testing" / "images"
     for path in sorted(folder.glob("*.tif")):
         images.append((path.name, read_image_2d(path).array[0]))
     images.append(("skimage retina", read_image_2d(sample_retina_path()).array[0]))
     return images
-
-
-def _data_folder(data: Path | None) -> Path:
-    if data is not None:
-        return data
-    if os.environ.get(DATA_ENV):
-        return Path(os.environ[DATA_ENV])
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 TRANSFORMS = {"homography": "projective", "auto": "auto"}  # benchmark name -> pipeline model
@@ -113,8 +103,8 @@ def run(args) -> int:
     from KeypointCLI.outputs import check_output, write_json
     from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark
 
-    backends = _names(args.backends, FEATURE_BACKENDS, "backend")
-    transforms = tuple(_names(args.transforms, TRANSFORMS, "transform"))
+    backends = comma_names(args.backends, FEATURE_BACKENDS, "backend")
+    transforms = tuple(comma_names(args.transforms, TRANSFORMS, "transform"))
     check_output(args.json, (".json",), "JSON figures")
     check_output(args.plot, (".png",), "plot")
     if args.card is not None and not args.card.is_file():
@@ -143,15 +133,6 @@ def run(args) -> int:
     if args.card:
         record_in_card(args.card, report)
     return 0
-
-
-def _names(text: str, known, what: str) -> list[str]:
-    """A comma-separated option as a list of known names, or a clear error."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = set(names) - set(known)
-    if unknown:
-        raise InputError(f"Unknown {what}(s) {sorted(unknown)}; available: {', '.join(known)}.")
-    return names
 
 
 def record_in_card(card_path: Path, report: dict) -> None:
@@ -183,15 +164,6 @@ def _evaluate(candidates: dict, pairs) -> dict:
         results[name] = {"scores": score_by_category(result.errors),
                          "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
     return results
-
-
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (Linux and macOS)."""
-    import resource
-    import sys
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 ** 2 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
 
 
 def _fire_benchmark_pairs(folder: Path):

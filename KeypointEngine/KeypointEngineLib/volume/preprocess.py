@@ -33,7 +33,8 @@ class WorkingVolume:
         return spacing_of(self.ijk_to_ras)
 
 
-def _image(array: np.ndarray, ijk_to_ras: np.ndarray) -> sitk.Image:
+def to_image(array: np.ndarray, ijk_to_ras: np.ndarray) -> sitk.Image:
+    """The SimpleITK image (LPS, as ITK works) of `array` [k, j, i] placed by `ijk_to_ras`."""
     spacing = spacing_of(ijk_to_ras)
     ijk_to_lps = RAS_FROM_LPS @ ijk_to_ras
     image = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.float32))
@@ -79,7 +80,7 @@ def to_working_grid(array: np.ndarray, ijk_to_ras: np.ndarray, spacing_mm: float
     as outside the field of view.
     """
     check_volume(array)
-    source = _image(array, ijk_to_ras)
+    source = to_image(array, ijk_to_ras)
     size = np.maximum(np.ceil(np.array(source.GetSize()) * np.array(source.GetSpacing()) / spacing_mm), 1)
     size = (np.ceil(size / MULTIPLE) * MULTIPLE).astype(int).tolist()
     grid = (size, source.GetOrigin(), [spacing_mm] * 3, source.GetDirection())
