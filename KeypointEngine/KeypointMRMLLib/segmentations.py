@@ -64,6 +64,9 @@ def labelmap_from_segmentation(segmentation, shape: Sequence[int], ijk_to_ras: n
         if not slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
                 segmentation, ids, labelmap, reference, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY):
             raise RuntimeError(f"Slicer could not export segmentation {segmentation.GetName()!r} to a label map.")
+        image = labelmap.GetImageData()
+        if image is None or image.GetPointData().GetScalars() is None:  # no segments, or only empty ones
+            return np.zeros(shape, np.uint8)
         return np.array(slicer.util.arrayFromVolume(labelmap))
     finally:
         remove_node(reference)

@@ -71,6 +71,8 @@ class DetectCommand:
                                           maskNode=mask, device=args.device)
         with atomic_output(args.output) as temporary:
             save_node(result.keypointsNode, temporary)
+        for warning in result.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
         print(f"{len(result.features)} keypoints of {args.volume.name} in {args.output}")
         return 0
 
@@ -126,6 +128,8 @@ class MatchCommand:
         result = SP3DDetectLogic().match(fixed, moving, args.model, args.max_keypoints, args.inlier_distance,
                                          args.ratio, args.spacing, args.threshold, device=args.device,
                                          createInlierFiducials=bool(args.fixed_inliers or args.moving_inliers))
+        for warning in result.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
         print(result.report.summary(), file=sys.stdout if result.report.success else sys.stderr)
         if result.report.success:
             outputs = [(args.output, result.transformNode)]

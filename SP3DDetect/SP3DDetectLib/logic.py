@@ -30,13 +30,14 @@ from KeypointMRMLLib.markups import fiducials_from_points
 from KeypointMRMLLib.scene import created_nodes, temporary_nodes
 from KeypointMRMLLib.segmentations import labelmap_from_segmentation
 from KeypointMRMLLib.transforms import linear_transform_from_registration
-from KeypointMRMLLib.volumes import array_from_volume
+from KeypointMRMLLib.volumes import array_from_volume, ijk_to_ras_of
 
 
 @dataclass
 class DetectResult:
     keypointsNode: object  # markups fiducials "<volume> keypoints", K0001..., score in each description
     features: object  # the engine's Features: keypoints (N, 3) RAS mm in the volume's space, scores, descriptors
+    warnings: list = field(default_factory=list)  # what about the volume makes the keypoints less reliable
 
 
 @dataclass
@@ -45,6 +46,7 @@ class MatchResult:
     report: object  # KeypointEngineLib.registration.RegistrationReport (residuals in mm)
     registration: object
     fiducialNodes: list = field(default_factory=list)  # [fixed matched keypoints, moving matched keypoints]
+    warnings: list = field(default_factory=list)  # about either volume's sampling (coverage_warnings)
 
 
 class SP3DDetectLogic:
@@ -84,7 +86,7 @@ class SP3DDetectLogic:
             return self.extractor(device).extract(array, ijkToRas, options, mask, job)
 
         def apply(features):
-            return DetectResult(keypointsNode(volumeNode, features), features)
+            return DetectResult(keypointsNode(volumeNode, features), features, volumeWarnings(volumeNode, options))
 
         return Task(prepare, work, apply)
 
@@ -137,8 +139,9 @@ class SP3DDetectLogic:
 
         def apply(worked):
             ((_, _, fixedParent), _), registration = worked
+            warnings = volumeWarnings(fixedVolume, options) + volumeWarnings(movingVolume, options)
             if not registration.report.success:
-                return MatchResult(None, registration.report, registration)
+                return MatchResult(None, registration.report, registration, warnings=warnings)
             scene = fixedVolume.GetScene()
             with created_nodes() as created:  # removed again if anything fails: the scene is left as it was
                 node = linear_transform_from_registration(scene, registration.model.forward,
@@ -157,7 +160,7 @@ class SP3DDetectLogic:
                         markups.SetAndObserveTransformNodeID(parent)
                         created.append(markups)
                         fiducials.append(markups)
-            return MatchResult(node, registration.report, registration, fiducials)
+            return MatchResult(node, registration.report, registration, fiducials, warnings)
 
         return Task(prepare, work, apply)
 
@@ -177,6 +180,20 @@ def readVolume(volumeNode, role: str):
                          f"{parent.GetName()!r}: harden it first, or remove it.")
     data = array_from_volume(volumeNode)
     return data.array, data.ijk_to_ras, (parent.GetID() if parent is not None else None)
+
+
+def volumeWarnings(volumeNode, options: DetectionOptions) -> list[str]:
+    """coverage_warnings of a volume node, each naming the volume, and logged (Slicer's Python console shows them)."""
+    import logging
+
+    from KeypointEngineLib.volume.preprocess import coverage_warnings
+
+    shape = volumeNode.GetImageData().GetDimensions()[::-1]
+    warnings = [f"{volumeNode.GetName()}: {text}" for text in
+                coverage_warnings(shape, ijk_to_ras_of(volumeNode), options.spacing_mm)]
+    for text in warnings:
+        logging.warning(text)
+    return warnings
 
 
 def readMask(maskNode, volume) -> np.ndarray | None:

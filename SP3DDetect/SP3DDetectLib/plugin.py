@@ -8,4 +8,4 @@ _HERE = Path(__file__).resolve().parent
 MODEL_FOLDERS = (_HERE.parent / "Resources" / "Models", _HERE / "Models")  # source checkout or Slicer; wheel
 COMMANDS = ("SP3DDetectLib.cli:DetectCommand", "SP3DDetectLib.cli:MatchCommand")  # slicer-keypoints detect, match
 BENCHMARKS = ("SP3DDetectLib.bench",)  # slicer-keypoints bench detect
-DEMOS = ()
+DEMOS = ("SP3DDetectLib.demo",)  # part of slicer-keypoints demo

@@ -25,11 +25,21 @@ def detectOutcome(result) -> Outcome:
         text = ("No keypoints were found: lower the detection threshold, or check the mask and the volume's "
                 "intensities.")
         return Outcome(text, ("SP3DDetect: no keypoints", text))
-    return Outcome(f"{len(result.features)} keypoints in {result.keypointsNode.GetName()!r}.", showResult=True)
+    return _withWarnings(Outcome(f"{len(result.features)} keypoints in {result.keypointsNode.GetName()!r}.",
+                                 showResult=True), result.warnings)
 
 
 def matchOutcome(result) -> Outcome:
-    return outcomes.reportOutcome(result.report, "SP3DDetect", "no match")
+    return _withWarnings(outcomes.reportOutcome(result.report, "SP3DDetect", "no match"), result.warnings)
+
+
+def _withWarnings(outcome: Outcome, warnings: list[str]) -> Outcome:
+    """The outcome with the volumes' sampling warnings after its status (a dialog only where one is shown anyway)."""
+    if not warnings:
+        return outcome
+    status = " ".join([outcome.status, *warnings])
+    dialog = (outcome.dialog[0], "\n\n".join([outcome.dialog[1], *warnings])) if outcome.dialog else None
+    return Outcome(status, dialog, outcome.showResult, outcome.isError, outcome.details)
 
 
 def errorOutcome(error: Exception) -> Outcome:

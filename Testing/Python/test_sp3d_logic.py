@@ -133,3 +133,35 @@ def test_a_cancelled_detection_adds_nothing(scene, logic, anatomy):
     with pytest.raises(JobCancelled):
         logic.detect(volume, job=Job(progress=cancel_when_detecting, cancel_token=token))
     assert scene.GetNumberOfNodes() == before
+
+
+def test_thick_or_few_slices_are_warned_about_in_the_result_and_the_panel(scene, logic, anatomy):
+    from SP3DDetectLib.presentation import detectOutcome
+
+    thick = volume_from_array(scene, anatomy, np.diag([1.0, 1.0, 5.0, 1.0]), "thick")  # 40 slices 5 mm apart
+    result = logic.detect(thick, maxKeypoints=20, threshold=0.0)
+    assert len(result.warnings) == 1 and "5 mm along one axis, more than twice the 2 mm" in result.warnings[0]
+    assert result.warnings[0] in detectOutcome(result).status
+    few = volume_from_array(scene, anatomy[:12], np.eye(4), "few")  # 12 slices of 1 mm
+    assert any("covers only 12 mm (12 slices)" in text for text in logic.detect(few, threshold=0.0).warnings)
+    assert logic.detect(volume_from_array(scene, anatomy, np.diag([2.0, 2.0, 2.0, 1.0]), "fine"),
+                        threshold=0.0).warnings == []
+
+
+def test_nan_voxels_a_non_linear_parent_and_an_empty_mask_are_refused_and_nothing_is_added(scene, logic, anatomy):
+    nan = anatomy.astype(np.float32)
+    nan[3, 4, 5] = np.nan
+    bent = volume_from_array(scene, anatomy, np.eye(4), "bent")
+    grid = scene.AddNewNodeByClass("vtkMRMLGridTransformNode", "warp")
+    bent.SetAndObserveTransformNodeID(grid.GetID())
+    volume, with_nan = (volume_from_array(scene, anatomy, np.eye(4), "v"),
+                        volume_from_array(scene, nan, np.eye(4), "nan"))
+    empty = volume_from_array(scene, np.zeros((10, 16, 16), np.uint8), np.eye(4), "empty mask", labelmap=True)
+    cases = [(lambda: logic.detect(with_nan), "1 voxels that are not numbers"),
+             (lambda: logic.detect(bent), "non-linear transform 'warp': harden it first"),
+             (lambda: logic.detect(volume, maskNode=empty), "The mask is empty")]
+    for run, message in cases:
+        before = scene.GetNumberOfNodes()
+        with pytest.raises(ValueError, match=message):
+            run()
+        assert scene.GetNumberOfNodes() == before

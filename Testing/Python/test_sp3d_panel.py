@@ -37,3 +37,12 @@ def test_outcomes_of_detection_and_matching(scene):
     shown = matchOutcome(MatchResult(scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "t"), good, None))
     assert shown.showResult and shown.dialog is None and "median residual 1.20 mm" in shown.status
     assert errorOutcome(ValueError("Select a volume.")).status == "Select a volume."
+
+
+def test_sampling_warnings_follow_the_status_of_a_match(scene):
+    from KeypointEngineLib.registration import RegistrationReport
+
+    good = RegistrationReport(True, "rigid", 300, 300, 120, 80, 0.67, 1.2, 0.4, 3.0, True, units="mm")
+    node = scene.AddNewNodeByClass("vtkMRMLLinearTransformNode", "t")
+    outcome = matchOutcome(MatchResult(node, good, None, warnings=["knee: The voxels are 4.5 mm along one axis"]))
+    assert outcome.status.endswith("knee: The voxels are 4.5 mm along one axis") and outcome.showResult

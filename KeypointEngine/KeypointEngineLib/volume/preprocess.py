@@ -70,6 +70,23 @@ def check_volume(array: np.ndarray, name: str = "volume") -> None:
         raise InputError(f"The {name} is constant ({float(array.min()):g} everywhere): there is nothing to detect.")
 
 
+def coverage_warnings(shape: tuple[int, int, int], ijk_to_ras: np.ndarray,
+                      spacing_mm: float = WORKING_SPACING_MM) -> list[str]:
+    """What about a volume's sampling makes its keypoints less reliable, in words (empty when nothing does):
+    slices more than twice the working spacing apart, or too few slices for the network's 8-voxel cells."""
+    spacing = spacing_of(ijk_to_ras)
+    extent = np.array(shape[::-1]) * spacing
+    warnings = []
+    if spacing.max() > 2 * spacing_mm:
+        warnings.append(f"The voxels are {spacing.max():.3g} mm along one axis, more than twice the {spacing_mm:g} mm "
+                        "working spacing: keypoints are less precise along it, and a match less certain.")
+    if extent.min() < 4 * MULTIPLE * spacing_mm:
+        axis = int(np.argmin(extent))
+        warnings.append(f"The volume covers only {extent[axis]:.0f} mm ({shape[2 - axis]} slices) along one axis: "
+                        "few keypoints can be found, and a match may be weak.")
+    return warnings
+
+
 def to_working_grid(array: np.ndarray, ijk_to_ras: np.ndarray, spacing_mm: float = WORKING_SPACING_MM,
                     mask: np.ndarray | None = None, border_mm: float = 4.0) -> WorkingVolume:
     """The volume resampled to `spacing_mm` isotropic voxels (same origin and axes), padded to multiples of 8.
