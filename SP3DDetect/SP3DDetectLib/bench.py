@@ -34,6 +34,8 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
     parser.add_argument("--json", type=Path, help="write the summary and every pair's figures as JSON")
     parser.add_argument("--plot", type=Path, help="write success against rotation and field-of-view cut as PNG")
+    parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
+                        help="record the summary of every method in this model card's metrics, with this command")
     return parser
 
 
@@ -44,6 +46,8 @@ def run(args) -> int:
     methods = comma_names(args.methods, KEYPOINT_METHODS + INTENSITY_METHODS, "method")
     check_output(args.json, (".json",), "JSON figures")
     check_output(args.plot, (".png",), "plot")
+    if args.card is not None and not args.card.is_file():
+        raise InputError(f"The model card {args.card} does not exist; give the .json beside the weights.")
     for name in ("pairs", "cut_pairs", "real_motions"):
         if getattr(args, name) < 0:
             raise InputError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(args, name)}.")
@@ -66,7 +70,24 @@ def run(args) -> int:
         write_json(args.json, report)
     if args.plot:
         plot_success(summary, args.plot)
+    if args.card:
+        _record_in_card(args.card, report)
     return 0
+
+
+def _record_in_card(card_path: Path, report: dict) -> None:
+    import datetime
+    import json
+    import shlex
+    import sys
+
+    from KeypointCLI.outputs import write_json
+
+    card = json.loads(card_path.read_text())
+    card.setdefault("metrics", {})["detect_benchmark"] = {
+        "summary": report["summary"], **report["options"], "seed": report["seed"],
+        "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]), "date": datetime.date.today().isoformat()}
+    write_json(card_path, card)
 
 
 def _extractors(methods: list[str], models: Path | None) -> dict:

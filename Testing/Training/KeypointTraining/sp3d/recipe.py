@@ -116,6 +116,13 @@ def sp3d_shapes_recipe(config: TrainConfig) -> Recipe:
     return Recipe(model=model, train_data=train, training_step=training_step, evaluate=evaluate, model_card=card)
 
 
+DATA_TERMS = ("TotalSegmentator test volumes: CC BY 4.0 (Wasserthal et al., Radiology: AI 2023); TCIA collections "
+              "(Colorectal-Liver-Metastases CC BY 4.0, LIDC-IDRI CC BY 3.0, Lung-PET-CT-Dx CC BY 4.0, "
+              "Breast-MRI-NACT-Pilot CC BY 3.0); IXI: CC BY-SA 3.0; other volumes-more/ files Apache-2.0, BSD-3 "
+              "or MIT (../shared/data/README.md); MNI ICBM152 2009a template as shipped with nilearn (its "
+              "copyright notice permits use with attribution). Cite the collections as their terms ask.")
+
+
 @register_recipe("sp3d-volumes")
 def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
     """SP3D's second stage: real volumes with pseudo-labels from the stage-1 detector (see sp3d/volumes.py).
@@ -167,5 +174,7 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
                           f"{pair_options['max_rotation']:g} degrees, elastic deformation, partial field of view, "
                           "thick slices, bias field, contrast and noise"),
         "network": network.to_dict(),
+        "held_out": sorted(held_out),
+        "data_terms": DATA_TERMS,
     }
     return Recipe(model=model, train_data=train, training_step=training_step, evaluate=evaluate, model_card=card)
