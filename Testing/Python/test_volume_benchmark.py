@@ -123,3 +123,19 @@ def test_intensity_baselines_report_fixed_to_moving(method):
 def test_the_benchmark_holds_out_what_training_leaves_out():
     config = json.loads((REPO / "Testing/Training/configs/sp3d-volumes.json").read_text())
     assert sorted(config["recipe_options"]["held_out"]) == sorted(HELD_OUT)
+
+
+def test_the_summary_counts_a_confident_result_on_unrelated_volumes_as_wrong():
+    from KeypointEvaluationLib.volume.benchmark import summarise
+
+    def record(group, angle, tre, confident):
+        return {"case": f"{group}{angle}", "group": group, "angle": angle, "cut": 0.3, "method": "m",
+                "kind": "keypoints", "tre_mm": tre, "confident": confident, "seconds": 1.0, "keypoints": 500,
+                "repeatability": 0.5, "matching_score": 0.4, "mdbl_mm": 3.0}
+
+    records = [record("rotation", 5, 1.0, True), record("rotation", 20, 9.0, False), record("rotation", 25, 2.0, True),
+               record("unrelated", 0, float("inf"), True)]
+    row = summarise(records)["m"]
+    assert row["success_by_angle"]["0-15"] == 1.0 and row["success_by_angle"]["15-30"] == 0.5
+    assert row["confident_pairs"] == 3 and row["confident_precision"] == pytest.approx(2 / 3)
+    assert row["confident_unrelated"] == 1 and row["repeatability"] == 0.5

@@ -45,15 +45,17 @@ def run_benchmark(specs: list[CaseSpec], data: Path, extractors: dict, intensity
             start = time.perf_counter()
             moving = extractor.extract(case.moving.array, case.moving.ijk_to_ras, BUDGET)
             seconds = time.perf_counter() - start
-            scores = keypoint_scores(fixed, moving, case.fixed_to_moving, fixed_working, moving_working)
+            scores = (keypoint_scores(fixed, moving, case.fixed_to_moving, fixed_working, moving_working)
+                      if case.fixed_to_moving is not None else None)
             registration = match_volumes(fixed, moving, reference_mm3=body_mm3)
             estimate = registration.model.forward if registration.model is not None else None
             tre = target_registration_error(estimate, case.fixed_to_moving, grid)
             records.append({**base, "method": name, "kind": "keypoints", "tre_mm": tre,
                             "confident": bool(registration.report.confident), "seconds": seconds,
                             "keypoints": len(moving), "inliers": registration.report.inliers,
-                            "repeatability": scores.repeatability, "matching_score": scores.matching_score,
-                            "mdbl_mm": scores.mdbl})
+                            "matches": registration.report.matches,
+                            **({"repeatability": scores.repeatability, "matching_score": scores.matching_score,
+                                "mdbl_mm": scores.mdbl} if scores else {})})
         for name, method in intensity.items():
             start = time.perf_counter()
             try:
@@ -78,9 +80,9 @@ def summarise(records: list[dict]) -> dict[str, dict]:
         rotation = [record for record in mine if record["group"] == "rotation"]
         per = "seconds_per_volume" if mine[0]["kind"] == "keypoints" else "seconds_per_pair"
         row = {"pairs": len(mine), per: float(np.median([r["seconds"] for r in mine]))}
-        if "repeatability" in mine[0]:
+        if mine[0]["kind"] == "keypoints":
             for key in ("repeatability", "matching_score", "mdbl_mm", "keypoints"):
-                values = [r[key] for r in rotation if np.isfinite(r[key])]
+                values = [r[key] for r in rotation if np.isfinite(r.get(key, np.nan))]
                 row[key] = float(np.mean(values)) if values else float("nan")
             confident = [r for r in mine if r["confident"]]
             right = [r for r in mine if r["tre_mm"] <= SUCCESS_MM]
@@ -88,6 +90,7 @@ def summarise(records: list[dict]) -> dict[str, dict]:
             row["confident_precision"] = (float(np.mean([r["tre_mm"] <= SUCCESS_MM for r in confident]))
                                           if confident else float("nan"))
             row["confident_recall"] = (float(np.mean([r["confident"] for r in right])) if right else float("nan"))
+            row["confident_unrelated"] = sum(r["confident"] for r in mine if r["group"] == "unrelated")
         row["success_by_angle"] = {f"{low}-{high}": _success([r for r in rotation if low <= r["angle"] < high])
                                    for low, high in ANGLE_BINS}
         cuts = sorted({r["cut"] for r in mine if r["group"] == "cut"})

@@ -44,7 +44,7 @@ class CaseSpec:
     """What a pair is made of; `make_case` builds it (volumes are large: one pair in memory at a time)."""
 
     name: str
-    group: str  # "rotation" (held-out volume, moved), "cut" (field-of-view sweep) or "real"
+    group: str  # "rotation" (held-out volume, moved), "cut" (field-of-view sweep), "real" or "unrelated"
     fixed: str  # file name
     moving: str  # file name (the same as fixed for synthetic pairs)
     angle: float  # degrees of the added rotation
@@ -57,7 +57,7 @@ class Case:
     spec: CaseSpec
     fixed: Volume
     moving: Volume
-    fixed_to_moving: np.ndarray  # 4x4, RAS mm: where a fixed point lies in the moving volume
+    fixed_to_moving: np.ndarray | None  # 4x4, RAS mm: where a fixed point lies in the moving volume; None: unrelated
 
 
 def find_volume(data: Path, name: str) -> Path:
@@ -68,9 +68,10 @@ def find_volume(data: Path, name: str) -> Path:
 
 
 def case_specs(data: Path, pairs_per_bin: int, seed: int, cuts: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45),
-               pairs_per_cut: int = 0, real_motions: int = 2) -> list[CaseSpec]:
-    """Rotation bins (held-out volumes in turn, 30 mm shift, 30 % cut), a field-of-view sweep (angle 0-90), and the
-    real pairs as they are and under `real_motions` added motions each."""
+               pairs_per_cut: int = 0, real_motions: int = 2, unrelated: int = 3) -> list[CaseSpec]:
+    """Rotation bins (held-out volumes in turn, 30 mm shift, 30 % cut), a field-of-view sweep (angle 0-90), the
+    real pairs as they are and under `real_motions` added motions each, and `unrelated` pairs of two different
+    held-out volumes (no right answer: a confident result there is a wrong one)."""
     volumes = [name for name in HELD_OUT if _exists(data, name)]
     specs = []
     for low, high in ANGLE_BINS:
@@ -93,6 +94,10 @@ def case_specs(data: Path, pairs_per_bin: int, seed: int, cuts: tuple[float, ...
             angle = 0.0 if index == 0 else float(rng.uniform(0, 90))
             label = f"{fixed.split('.')[0]} / {moving.split('.')[0]}" + (f" + {angle:.0f}deg" if index else "")
             specs.append(CaseSpec(label, "real", fixed, moving, angle, 0.0, int(rng.integers(1 << 31))))
+    for index in range(min(unrelated, len(volumes) - 1) if len(volumes) > 1 else 0):
+        fixed, moving = volumes[index], volumes[(index + 3) % len(volumes)]
+        specs.append(CaseSpec(f"{fixed.split('.')[0]} / {moving.split('.')[0]} (unrelated)", "unrelated", fixed,
+                              moving, 0.0, 0.0, index))
     return specs
 
 
@@ -114,11 +119,11 @@ def make_case(spec: CaseSpec, data: Path) -> Case:
     moving = fixed if spec.moving == spec.fixed else read_volume(find_volume(data, spec.moving))
     rng = np.random.default_rng(spec.seed)
     motion = np.eye(4)
-    if spec.angle or spec.group != "real":
+    if spec.angle or spec.group not in ("real", "unrelated"):
         motion = repositioning(rng, spec.angle, SHIFT_MM if spec.group != "real" else 0.0, _centre(moving))
     moved = move_and_rescan(moving, motion, rng, spec.cut)
     # fixed -> moving(as read) is the identity for every pair here (same scan, or real pairs placed by geometry)
-    return Case(spec, fixed, moved, motion)
+    return Case(spec, fixed, moved, None if spec.group == "unrelated" else motion)
 
 
 def repositioning(rng: np.random.Generator, angle_degrees: float, shift_mm: float, centre: np.ndarray) -> np.ndarray:

@@ -77,7 +77,7 @@ def grid_points(working: WorkingVolume, step_mm: float = GRID_MM) -> np.ndarray:
 
 def target_registration_error(estimated: np.ndarray | None, truth: np.ndarray, points: np.ndarray) -> float:
     """Mean distance (mm) between where `estimated` and `truth` (4x4 fixed -> moving) take `points`; inf without an
-    estimate."""
-    if estimated is None or not len(points):
+    estimate, or without a truth (unrelated volumes: any estimate is wrong)."""
+    if estimated is None or truth is None or not len(points):
         return float("inf")
     return float(np.linalg.norm(apply_matrix(estimated, points) - apply_matrix(truth, points), axis=1).mean())
