@@ -15,7 +15,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "detect", help="benchmark SP3D keypoints and volume matching (held-out CT/MRI, real scan pairs)",
         description="Every method on the same pairs in one run: held-out volumes repositioned (rotation axis uniform "
-                    "on the sphere, angle in 15-degree bins up to 90, 30 mm shift, 30 %% of the slices cut), a "
+                    "on the sphere, angle in 15-degree bins up to 90, 30 mm shift, 30 % of the slices cut), a "
                     "field-of-view sweep, and the real pairs of volumes-more/ (knee echoes, breast DCE phases, "
                     "IXI002 T1/T2) as they are and under added rigid motions. Keypoint methods get the same budget "
                     "(top 500 after 4 mm NMS in the body mask) and the same rigid matching. Prints repeatability and "

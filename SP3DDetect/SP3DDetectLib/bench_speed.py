@@ -53,6 +53,7 @@ def run(args) -> int:
         ijk_to_ras[:3, 3] += ijk_to_ras[:3, :3] @ np.array(start[::-1], float)
         seconds = {}
         for name, extractor in methods.items():
+            extractor.extract(array, ijk_to_ras, BUDGET)  # warm-up: allocations, caches
             times = []
             for _ in range(args.runs):
                 began = time.perf_counter()

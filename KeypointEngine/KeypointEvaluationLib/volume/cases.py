@@ -86,16 +86,16 @@ def case_specs(data: Path, pairs_per_bin: int, seed: int, cuts: tuple[float, ...
             name = volumes[index % len(volumes)]
             specs.append(CaseSpec(f"{Path(name).stem.removesuffix('.nii')} cut {cut:.0%} #{index}", "cut", name, name,
                                   float(rng.uniform(0, 90)), cut, int(rng.integers(1 << 31))))
-    for fixed, moving in REAL_PAIRS:
+    for number, (fixed, moving) in enumerate(REAL_PAIRS):
         if not (_exists(data, fixed) and _exists(data, moving)):
             continue
         for index in range(real_motions + 1):
-            rng = np.random.default_rng([seed, 2000, index])
+            rng = np.random.default_rng([seed, 2000 + number, index])
             angle = 0.0 if index == 0 else float(rng.uniform(0, 90))
             label = f"{fixed.split('.')[0]} / {moving.split('.')[0]}" + (f" + {angle:.0f}deg" if index else "")
             specs.append(CaseSpec(label, "real", fixed, moving, angle, 0.0, int(rng.integers(1 << 31))))
     for index in range(min(unrelated, len(volumes) - 1) if len(volumes) > 1 else 0):
-        fixed, moving = volumes[index], volumes[(index + 3) % len(volumes)]
+        fixed, moving = volumes[index], volumes[(index + 1 + index % (len(volumes) - 1)) % len(volumes)]
         specs.append(CaseSpec(f"{fixed.split('.')[0]} / {moving.split('.')[0]} (unrelated)", "unrelated", fixed,
                               moving, 0.0, 0.0, index))
     return specs

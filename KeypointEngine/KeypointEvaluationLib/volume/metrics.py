@@ -2,8 +2,10 @@
 
 - repeatability: share of the keypoints in the overlap (those the other volume's body mask holds once mapped) with a
   keypoint of the other volume within `tolerance` mm, both directions pooled (SP3D's "repeatability (2 mm)");
-- matching score: correct mutual-nearest descriptor matches (within `tolerance` mm) per keypoint in the overlap;
-- MDBL: mean distance between the landmarks of the mutual-nearest matches in the overlap, mm;
+- matching score: correct mutual-nearest descriptor matches (within `tolerance` mm) per keypoint in the overlap,
+  the mean of both volumes' shares (SuperPoint's);
+- MDBL: mean distance between the landmarks of the mutual-nearest matches in the overlap, wrong matches included
+  (as the SP3D paper's figure implies), mm;
 - TRE: mean error of an estimated transform on a 10 mm grid inside the fixed body mask, mm.
 """
 
@@ -53,13 +55,15 @@ def keypoint_scores(fixed: Features, moving: Features, fixed_to_moving: np.ndarr
     found = (_nearest(fixed_in_moving[fixed_seen], moving.keypoints) <= tolerance).sum()
     found += (_nearest(moving_in_fixed[moving_seen], fixed.keypoints) <= tolerance).sum()
     matches = match_mutual_nearest(fixed, moving)
-    pairs = [(i, j) for i, j in zip(matches.fixed_index, matches.moving_index, strict=True) if fixed_seen[i]]
+    pairs = [(i, j) for i, j in zip(matches.fixed_index, matches.moving_index, strict=True)
+             if fixed_seen[i] and moving_seen[j]]
     if not pairs:
         return KeypointScores(float(found / overlap), 0.0, float("nan"), overlap)
     i, j = np.array(pairs).T
     distances = np.linalg.norm(fixed_in_moving[i] - moving.keypoints[j], axis=1)
-    return KeypointScores(float(found / overlap), float((distances <= tolerance).sum() / (overlap / 2)),
-                          float(distances.mean()), overlap)
+    correct = float((distances <= tolerance).sum())
+    score = np.mean([correct / max(int(fixed_seen.sum()), 1), correct / max(int(moving_seen.sum()), 1)])
+    return KeypointScores(float(found / overlap), float(score), float(distances.mean()), overlap)
 
 
 def _nearest(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
