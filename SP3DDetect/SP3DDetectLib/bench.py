@@ -36,6 +36,9 @@ def add_parser(subparsers):
     parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
     parser.add_argument("--json", type=Path, help="write the summary and every pair's figures as JSON")
     parser.add_argument("--plot", type=Path, help="write success against rotation and field-of-view cut as PNG")
+    parser.add_argument("--from-json", type=Path, metavar="JSON",
+                        help="summarise the pairs of an earlier --json run again (with the shipped confidence rule) "
+                             "instead of running the methods")
     parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
                         help="record the summary of every method in this model card's metrics, with this command")
     return parser
@@ -53,21 +56,38 @@ def run(args) -> int:
     for name in ("pairs", "cut_pairs", "real_motions", "unrelated"):
         if getattr(args, name) < 0:
             raise InputError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(args, name)}.")
-    from KeypointEvaluationLib.volume.benchmark import plot_success, run_benchmark, summarise
+    from KeypointEngineLib.volume.matching import CONFIDENCE
+    from KeypointEvaluationLib.volume.benchmark import calibrate, plot_success, run_benchmark, summarise
     from KeypointEvaluationLib.volume.cases import case_specs
 
-    data = data_folder(args.data)
-    specs = case_specs(data, args.pairs, args.seed, pairs_per_cut=args.cut_pairs, real_motions=args.real_motions,
-                       unrelated=args.unrelated)
-    if not specs:
-        raise InputError(f"No benchmark volumes under {data}/volumes and volumes-more; give --data.")
-    print(f"SP3D benchmark: {len(specs)} pairs (seed {args.seed}); methods: {', '.join(methods)}.")
-    records = run_benchmark(specs, data, _extractors(methods, args.models), _intensity(methods))
-    summary = summarise(records)
+    if args.from_json:
+        import json
+
+        if not args.from_json.is_file():
+            raise InputError(f"{args.from_json} does not exist; give the --json file of an earlier run.")
+        earlier = json.loads(args.from_json.read_text())
+        records, seed, options = earlier["pairs"], earlier["seed"], earlier["options"]
+        print(f"SP3D benchmark pairs of {args.from_json} ({len({r['case'] for r in records})} pairs), "
+              f"summarised with the shipped confidence rule {CONFIDENCE}.")
+        summary = summarise(records, CONFIDENCE)
+    else:
+        data = data_folder(args.data)
+        specs = case_specs(data, args.pairs, args.seed, pairs_per_cut=args.cut_pairs,
+                           real_motions=args.real_motions, unrelated=args.unrelated)
+        if not specs:
+            raise InputError(f"No benchmark volumes under {data}/volumes and volumes-more; give --data.")
+        print(f"SP3D benchmark: {len(specs)} pairs (seed {args.seed}); methods: {', '.join(methods)}.")
+        records = run_benchmark(specs, data, _extractors(methods, args.models), _intensity(methods))
+        seed, options = args.seed, {"pairs_per_bin": args.pairs, "cut_pairs": args.cut_pairs,
+                                    "real_motions": args.real_motions, "unrelated": args.unrelated}
+        summary = summarise(records)
     _print_table(summary)
-    report = {"summary": summary, "pairs": records, "seed": args.seed, "peak_rss_mib": peak_rss_mib(),
-              "options": {"pairs_per_bin": args.pairs, "cut_pairs": args.cut_pairs,
-                          "real_motions": args.real_motions, "unrelated": args.unrelated}}
+    if any(r["method"] == "SP3D" for r in records):
+        rule, precision, recall = calibrate(records, "SP3D")
+        print(f"\nConfidence rule that keeps SP3D's confident results right >= 99 % here: {rule} "
+              f"(precision {precision:.2f}, recall {recall:.2f}); shipped: {CONFIDENCE}")
+    report = {"summary": summary, "pairs": records, "seed": seed, "peak_rss_mib": peak_rss_mib(),
+              "options": options}
     print(f"\nPeak resident memory of this process: {report['peak_rss_mib']:.0f} MiB")
     if args.json:
         write_json(args.json, report)

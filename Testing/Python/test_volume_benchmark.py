@@ -139,3 +139,19 @@ def test_the_summary_counts_a_confident_result_on_unrelated_volumes_as_wrong():
     assert row["success_by_angle"]["0-15"] == 1.0 and row["success_by_angle"]["15-30"] == 0.5
     assert row["confident_pairs"] == 3 and row["confident_precision"] == pytest.approx(2 / 3)
     assert row["confident_unrelated"] == 1 and row["repeatability"] == 0.5
+
+
+def test_calibration_finds_the_rule_that_keeps_confident_results_right():
+    from KeypointEngineLib.registration import ConfidenceRule
+    from KeypointEvaluationLib.volume.benchmark import calibrate, summarise
+
+    def record(inliers, matches, tre):
+        return {"case": f"{inliers}/{matches}", "group": "rotation", "angle": 10.0, "cut": 0.3, "method": "m",
+                "kind": "keypoints", "tre_mm": tre, "confident": True, "seconds": 1.0, "inliers": inliers,
+                "matches": matches}
+
+    records = [record(40, 100, 1.0), record(25, 100, 2.0), record(12, 100, 30.0), record(18, 200, 50.0)]
+    rule, precision, recall = calibrate(records, "m")
+    assert precision == 1.0 and recall == 1.0
+    assert rule(40, 100) and rule(25, 100) and not rule(12, 100) and not rule(18, 200)
+    assert summarise(records, ConfidenceRule(20, 0.2))["m"]["confident_precision"] == 1.0

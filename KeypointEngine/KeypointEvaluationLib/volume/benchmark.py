@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from KeypointEngineLib.registration import ConfidenceRule
 from KeypointEngineLib.volume.matching import match_volumes
 from KeypointEngineLib.volume.parameters import DetectionOptions
 from KeypointEngineLib.volume.preprocess import to_working_grid
@@ -71,9 +72,13 @@ def run_benchmark(specs: list[CaseSpec], data: Path, extractors: dict, intensity
     return records
 
 
-def summarise(records: list[dict]) -> dict[str, dict]:
+def summarise(records: list[dict], rule: ConfidenceRule | None = None) -> dict[str, dict]:
     """Per method: keypoint measures on the held-out warps, success per rotation bin / cut / real pairs,
-    `confident` precision and recall, median seconds per volume."""
+    `confident` precision and recall, median seconds per volume. With `rule`, keypoint methods' `confident` is
+    decided again by it from each pair's inliers and matches (stored records, a new rule)."""
+    if rule is not None:
+        records = [{**r, "confident": bool(r["inliers"] and rule(r["inliers"], r["matches"]))}
+                   if r["kind"] == "keypoints" else r for r in records]
     summary = {}
     for method in dict.fromkeys(record["method"] for record in records):
         mine = [record for record in records if record["method"] == method]
@@ -100,6 +105,25 @@ def summarise(records: list[dict]) -> dict[str, dict]:
         row["median_tre_mm"] = float(np.median([r["tre_mm"] for r in mine]))
         summary[method] = row
     return summary
+
+
+def calibrate(records: list[dict], method: str, precision: float = 0.99) -> tuple[ConfidenceRule, float, float]:
+    """(rule, precision, recall): the confidence rule (minimum inliers, minimum inlier ratio) that keeps `method`'s
+    confident results right at least `precision` of the time (unrelated pairs count as wrong) and, among those,
+    calls the most right results confident."""
+    mine = [r for r in records if r["method"] == method and r["inliers"]]
+    right = sum(r["tre_mm"] <= SUCCESS_MM for r in records if r["method"] == method)
+    best = (ConfidenceRule(10_000, 1.0), float("nan"), 0.0)
+    for inliers in range(6, 201):
+        for ratio in np.arange(0.0, 0.61, 0.05):
+            chosen = [r for r in mine if r["inliers"] >= inliers and r["inliers"] / max(r["matches"], 1) >= ratio]
+            if not chosen:
+                continue
+            good = sum(r["tre_mm"] <= SUCCESS_MM for r in chosen)
+            recall = good / max(right, 1)
+            if good / len(chosen) >= precision and recall > best[2]:
+                best = (ConfidenceRule(inliers, round(float(ratio), 2)), good / len(chosen), recall)
+    return best
 
 
 def _success(records: list[dict]) -> float:
