@@ -4,15 +4,15 @@ same working grid, body mask, NMS and budget as SP3D (so only the detector and d
 Detectors: difference of Gaussians (SIFT's, over two scales), Harris-3D (scikit-image's `structure_tensor`:
 det - k trace^3) and the Hessian determinant where the curvature is
 blob-like (SURF's detector; `hessian_matrix`). Descriptor: differential
-invariants at three scales (smoothed intensity, gradient magnitude and the three sorted Hessian eigenvalues, each
-standardised over the body), invariant to rotation as real repositioning needs.
+invariants at three scales (smoothed intensity and gradient magnitude standardised over the body, the three sorted
+Hessian eigenvalues over the body's Hessian norm), invariant to rotation as real repositioning needs.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
-from skimage.feature import hessian_matrix, hessian_matrix_eigvals, structure_tensor
+from skimage.feature import hessian_matrix, structure_tensor
 
 from KeypointEngineLib.blocks.peaks import find_peaks
 from KeypointEngineLib.features import Features
@@ -32,33 +32,48 @@ def difference_of_gaussians(volume: np.ndarray, scales=(1.0, 2.0)) -> np.ndarray
 def harris(volume: np.ndarray, sigma: float = 1.5, k: float = 0.005) -> np.ndarray:
     a = structure_tensor(volume, sigma=sigma, order="rc")  # zz, zy, zx, yy, yx, xx
     zz, zy, zx, yy, yx, xx = a
-    det = zz * (yy * xx - yx ** 2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
+    det = _determinant(zz, zy, zx, yy, yx, xx)
     return np.maximum(det - k * (zz + yy + xx) ** 3, 0)
 
 
+def _determinant(zz, zy, zx, yy, yx, xx):
+    return zz * (yy * xx - yx ** 2) - zy * (zy * xx - yx * zx) + zx * (zy * yx - yy * zx)
+
+
 def hessian_determinant(volume: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    eigenvalues = hessian_matrix_eigvals(hessian_matrix(volume, sigma=sigma, order="rc",
-                                                        use_gaussian_derivatives=True))
-    blob = np.all(eigenvalues < 0, axis=0) | np.all(eigenvalues > 0, axis=0)  # bright or dark blobs, not saddles
-    return np.abs(np.prod(eigenvalues, axis=0)) * blob * sigma ** 6  # scale-normalised
+    zz, zy, zx, yy, yx, xx = hessian_matrix(volume, sigma=sigma, order="rc", use_gaussian_derivatives=True)
+    det, minor = _determinant(zz, zy, zx, yy, yx, xx), zz * yy - zy ** 2
+    # bright or dark blobs (the Hessian negative or positive definite, by Sylvester's criterion), not saddles
+    blob = (minor > 0) & (((zz < 0) & (det < 0)) | ((zz > 0) & (det > 0)))
+    return np.abs(det) * blob * sigma ** 6  # scale-normalised
 
 
 DETECTORS = {"DoG-3D": difference_of_gaussians, "Harris-3D": harris, "Hessian-3D": hessian_determinant}
 
 
+def _eigenvalues(components: list[np.ndarray]) -> np.ndarray:
+    """(3, N) eigenvalues, largest first, of N symmetric 3x3 matrices given as their (zz, zy, zx, yy, yx, xx)."""
+    zz, zy, zx, yy, yx, xx = components
+    matrices = np.stack([np.stack([zz, zy, zx], -1), np.stack([zy, yy, yx], -1), np.stack([zx, yx, xx], -1)], -2)
+    return np.linalg.eigvalsh(matrices)[:, ::-1].T
+
+
 def invariant_descriptors(volume: np.ndarray, region: np.ndarray, points: np.ndarray) -> np.ndarray:
     """(N, 15) unit descriptors at `points` (x, y, z voxels) of `volume`."""
+    index = tuple(np.round(points[:, ::-1]).astype(int).T)  # (k, j, i)
+    region = region if region.any() else np.ones(volume.shape, bool)
     channels = []
     for sigma in DESCRIPTOR_SCALES:
-        smoothed = ndimage.gaussian_filter(volume, sigma)
-        gradient = ndimage.gaussian_gradient_magnitude(volume, sigma)
-        eigenvalues = hessian_matrix_eigvals(hessian_matrix(volume, sigma=sigma, order="rc",
-                                                            use_gaussian_derivatives=True))
-        channels += [smoothed, gradient, *eigenvalues]
-    index = tuple(np.round(points[:, ::-1]).astype(int).T)  # (k, j, i)
-    values = np.stack([channel[index] for channel in channels], axis=1)
-    inside = np.stack([channel[region] for channel in channels], axis=1) if region.any() else values
-    values = (values - inside.mean(axis=0)) / np.maximum(inside.std(axis=0), 1e-9)
+        for image in (ndimage.gaussian_filter(volume, sigma), ndimage.gaussian_gradient_magnitude(volume, sigma)):
+            inside = image[region]
+            channels.append((image[index] - inside.mean()) / max(float(inside.std()), 1e-9))
+        hessian = hessian_matrix(volume, sigma=sigma, order="rc", use_gaussian_derivatives=True)
+        # eigenvalues at the points only; their scale from the body's mean squared Frobenius norm (invariant too)
+        squared = sum(weight * component[region] ** 2 for weight, component in zip((1, 2, 2, 1, 2, 1), hessian,
+                                                                                  strict=True))
+        scale = max(float(np.sqrt(squared.mean() / 3)), 1e-9)
+        channels += list(_eigenvalues([component[index] for component in hessian]) / scale)
+    values = np.stack(channels, axis=1)
     return (values / np.maximum(np.linalg.norm(values, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
