@@ -17,7 +17,14 @@ from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrappe
 from slicer.ScriptedLoadableModule import ScriptedLoadableModule, ScriptedLoadableModuleTest
 
 from KeypointEngineLib.compatibility import unsupported_slicer_message
-from KeypointEngineLib.volume.parameters import MATCH_MODELS, MAX_KEYPOINTS, NMS_MM, SPACING_MM, THRESHOLD
+from KeypointEngineLib.volume.parameters import (
+    FEATURE_BACKENDS,
+    MATCH_MODELS,
+    MAX_KEYPOINTS,
+    NMS_MM,
+    SPACING_MM,
+    THRESHOLD,
+)
 from KeypointGUILib.panel import KeypointPanel
 from SP3DDetectLib.logic import SP3DDetectLogic
 
@@ -54,6 +61,7 @@ class SP3DDetectParameterNode:
     maxKeypoints: Annotated[int, WithinRange(MAX_KEYPOINTS.minimum, MAX_KEYPOINTS.maximum)] = int(
         MAX_KEYPOINTS.default)
     matchModel: Annotated[str, Choice(list(MATCH_MODELS))] = MATCH_MODELS[0]
+    features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = FEATURE_BACKENDS[0]
     threshold: Annotated[float, WithinRange(THRESHOLD.minimum, THRESHOLD.maximum)] = THRESHOLD.default
     nmsRadiusMm: Annotated[float, WithinRange(NMS_MM.minimum, NMS_MM.maximum)] = NMS_MM.default
     workingSpacingMm: Annotated[float, WithinRange(SPACING_MM.minimum, SPACING_MM.maximum)] = SPACING_MM.default
@@ -83,11 +91,12 @@ class SP3DDetectWidget(KeypointPanel):
             return self.logic.matchTask(
                 parameters.inputVolume, parameters.secondVolume, model=parameters.matchModel,
                 maxKeypoints=parameters.maxKeypoints, workingSpacingMm=parameters.workingSpacingMm,
-                threshold=parameters.threshold, device=device, outputTransform=parameters.outputTransform)
+                threshold=parameters.threshold, device=device, outputTransform=parameters.outputTransform,
+                features=parameters.features)
         return self.logic.detectionTask(
             parameters.inputVolume, maxKeypoints=parameters.maxKeypoints, threshold=parameters.threshold,
             nmsRadiusMm=parameters.nmsRadiusMm, workingSpacingMm=parameters.workingSpacingMm,
-            maskNode=parameters.maskNode, device=device)
+            maskNode=parameters.maskNode, device=device, features=parameters.features)
 
     def outcomeOf(self, result):
         from SP3DDetectLib.presentation import detectOutcome, matchOutcome

@@ -115,8 +115,8 @@ def _record_in_card(card_path: Path, report: dict) -> None:
 
 def _extractors(methods: list[str], models: Path | None) -> dict:
     from KeypointEngineLib.registry import ModelRegistry
+    from KeypointEngineLib.volume.classical import DETECTORS, ClassicalExtractor
     from KeypointEngineLib.volume.extract import SP3DExtractor
-    from KeypointEvaluationLib.volume.classical import DETECTORS, ClassicalExtractor
 
     extractors = {}
     if "SP3D" in methods:

@@ -31,10 +31,10 @@ def run(args) -> int:
 
     from KeypointEngineLib.errors import InputError
     from KeypointEngineLib.registry import ModelRegistry
+    from KeypointEngineLib.volume.classical import ClassicalExtractor
     from KeypointEngineLib.volume.extract import SP3DExtractor
     from KeypointEvaluationLib.volume.benchmark import BUDGET
     from KeypointEvaluationLib.volume.cases import find_volume, read_volume
-    from KeypointEvaluationLib.volume.classical import ClassicalExtractor
 
     if args.runs < 1:
         raise InputError(f"--runs must be 1 or more, not {args.runs}.")

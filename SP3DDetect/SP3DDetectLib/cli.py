@@ -8,6 +8,7 @@ from pathlib import Path
 
 from KeypointEngineLib.device import DEVICE_CHOICES
 from KeypointEngineLib.volume.parameters import (
+    FEATURE_BACKENDS,
     INLIER_MM,
     MATCH_MODELS,
     MAX_KEYPOINTS,
@@ -29,6 +30,8 @@ def _shared_options(parser) -> None:
     parser.add_argument("--spacing", type=float, default=SPACING_MM.default, metavar="MM",
                         help=f"working voxel size, {SPACING_MM.minimum:g}-{SPACING_MM.maximum:g} mm "
                              f"(default {SPACING_MM.default:g})")
+    parser.add_argument("--features", choices=FEATURE_BACKENDS, default=FEATURE_BACKENDS[0],
+                        help=f"keypoint backend: sp3d (learned) or hessian (classical); default {FEATURE_BACKENDS[0]}")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="where the network runs (default: $KEYPOINT_DEVICE, else auto: a GPU if any)")
 
@@ -68,7 +71,7 @@ class DetectCommand:
         if args.mask is not None:
             mask = load_volume(scene, args.mask, labelmap=True)
         result = SP3DDetectLogic().detect(volume, args.max_keypoints, args.threshold, args.nms, args.spacing,
-                                          maskNode=mask, device=args.device)
+                                          maskNode=mask, device=args.device, features=args.features)
         with atomic_output(args.output) as temporary:
             save_node(result.keypointsNode, temporary)
         for warning in result.warnings:
@@ -127,7 +130,8 @@ class MatchCommand:
         fixed, moving = load_volume(scene, args.fixed), load_volume(scene, args.moving)
         result = SP3DDetectLogic().match(fixed, moving, args.model, args.max_keypoints, args.inlier_distance,
                                          args.ratio, args.spacing, args.threshold, device=args.device,
-                                         createInlierFiducials=bool(args.fixed_inliers or args.moving_inliers))
+                                         createInlierFiducials=bool(args.fixed_inliers or args.moving_inliers),
+                                         features=args.features)
         for warning in result.warnings:
             print(f"Warning: {warning}", file=sys.stderr)
         print(result.report.summary(), file=sys.stdout if result.report.success else sys.stderr)

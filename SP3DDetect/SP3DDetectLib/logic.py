@@ -17,6 +17,7 @@ from KeypointEngineLib.geometry import spacing_of
 from KeypointEngineLib.jobs import Task, run_blocking
 from KeypointEngineLib.volume.parameters import (
     BORDER_MM,
+    FEATURE_BACKENDS,
     INLIER_MM,
     MATCH_MODELS,
     MAX_KEYPOINTS,
@@ -51,31 +52,33 @@ class MatchResult:
 
 class SP3DDetectLogic:
     def __init__(self, extractor=None):
-        self._extractor = extractor  # None: the shipped model, from the engine's pool (loaded once per process)
+        self._extractor = extractor  # None: the chosen backend, from the engine's pool (loaded once per process)
 
-    def extractor(self, device=None):
+    def extractor(self, device=None, features=FEATURE_BACKENDS[0]):
         if self._extractor is not None:
             return self._extractor
         from KeypointEngineLib.volume.backends import VOLUME_BACKENDS
 
-        return VOLUME_BACKENDS.get("sp3d", device)
+        return VOLUME_BACKENDS.get(features, device)
 
     def detect(self, volumeNode, maxKeypoints=int(MAX_KEYPOINTS.default), threshold=THRESHOLD.default,
                nmsRadiusMm=NMS_MM.default, workingSpacingMm=SPACING_MM.default, borderMm=BORDER_MM.default,
-               maskNode=None, device=None, job=None) -> DetectResult:
+               maskNode=None, device=None, features=FEATURE_BACKENDS[0], job=None) -> DetectResult:
         """Keypoints of `volumeNode` (a 3D scalar volume, any geometry) into a new markups fiducial node.
 
         `maskNode` (a segmentation, or a label map of any geometry) limits where keypoints may be; otherwise the
-        body is found automatically. `job` reports progress and can cancel (JobCancelled; the scene is as it was).
+        body is found automatically. `features`: the keypoint backend (FEATURE_BACKENDS: "sp3d" learned, "hessian"
+        classical). `job` reports progress and can cancel (JobCancelled; the scene is as it was).
         """
         return run_blocking(self.detectionTask(volumeNode, maxKeypoints, threshold, nmsRadiusMm, workingSpacingMm,
-                                               borderMm, maskNode, device), job)
+                                               borderMm, maskNode, device, features), job)
 
     def detectionTask(self, volumeNode, maxKeypoints=int(MAX_KEYPOINTS.default), threshold=THRESHOLD.default,
                       nmsRadiusMm=NMS_MM.default, workingSpacingMm=SPACING_MM.default, borderMm=BORDER_MM.default,
-                      maskNode=None, device=None) -> Task:
+                      maskNode=None, device=None, features=FEATURE_BACKENDS[0]) -> Task:
         """detect() as a Task (prepare -> work -> apply), for the GUI to run the work off Qt's main thread."""
         options = DetectionOptions(int(maxKeypoints), threshold, nmsRadiusMm, workingSpacingMm, borderMm).check()
+        checkFeatures(features)
 
         def prepare():
             volume = readVolume(volumeNode, "volume")
@@ -83,7 +86,7 @@ class SP3DDetectLogic:
 
         def work(prepared, job):
             (array, ijkToRas, _), mask = prepared
-            return self.extractor(device).extract(array, ijkToRas, options, mask, job)
+            return self.extractor(device, features).extract(array, ijkToRas, options, mask, job)
 
         def apply(features):
             return DetectResult(keypointsNode(volumeNode, features), features, volumeWarnings(volumeNode, options))
@@ -93,19 +96,20 @@ class SP3DDetectLogic:
     def match(self, fixedVolume, movingVolume, model=MATCH_MODELS[0], maxKeypoints=int(MAX_KEYPOINTS.default),
               inlierMm=INLIER_MM.default, ratioTest=RATIO.default, workingSpacingMm=SPACING_MM.default,
               threshold=THRESHOLD.default, device=None, outputTransform=None, createInlierFiducials=True,
-              job=None) -> MatchResult:
+              features=FEATURE_BACKENDS[0], job=None) -> MatchResult:
         """Match `movingVolume` to `fixedVolume` by their keypoints: a linear transform node (rigid by default)
         that, applied to the moving volume, aligns it with the fixed one, and the matched keypoints of both as
         fiducials sharing index and label (M0001...). On failure the report says why and nothing is added."""
         return run_blocking(self.matchTask(fixedVolume, movingVolume, model, maxKeypoints, inlierMm, ratioTest,
                                            workingSpacingMm, threshold, device, outputTransform,
-                                           createInlierFiducials), job)
+                                           createInlierFiducials, features), job)
 
     def matchTask(self, fixedVolume, movingVolume, model=MATCH_MODELS[0], maxKeypoints=int(MAX_KEYPOINTS.default),
                   inlierMm=INLIER_MM.default, ratioTest=RATIO.default, workingSpacingMm=SPACING_MM.default,
                   threshold=THRESHOLD.default, device=None, outputTransform=None,
-                  createInlierFiducials=True) -> Task:
+                  createInlierFiducials=True, features=FEATURE_BACKENDS[0]) -> Task:
         """match() as a Task (prepare -> work -> apply)."""
+        checkFeatures(features)
         if model not in MATCH_MODELS:
             raise InputError(f"Unknown transform model {model!r}: use one of {', '.join(MATCH_MODELS)}.")
         INLIER_MM.check(inlierMm)
@@ -128,7 +132,7 @@ class SP3DDetectLogic:
             from KeypointEngineLib.volume.matching import match_volumes
 
             (fixedArray, fixedIjkToRas, _), (movingArray, movingIjkToRas, _) = volumes
-            extractor = self.extractor(device)
+            extractor = self.extractor(device, features)
             fixedFeatures = extractor.extract(fixedArray, fixedIjkToRas, options, job=job.scaled(0.0, 0.45))
             movingFeatures = extractor.extract(movingArray, movingIjkToRas, options, job=job.scaled(0.45, 0.9))
             extent = float(np.prod(np.array(fixedArray.shape) * spacing_of(fixedIjkToRas)[::-1]))
@@ -163,6 +167,11 @@ class SP3DDetectLogic:
             return MatchResult(node, registration.report, registration, fiducials, warnings)
 
         return Task(prepare, work, apply)
+
+
+def checkFeatures(features: str) -> None:
+    if features not in FEATURE_BACKENDS:
+        raise InputError(f"Unknown keypoint backend {features!r}: use one of {', '.join(FEATURE_BACKENDS)}.")
 
 
 def readVolume(volumeNode, role: str):

@@ -165,3 +165,13 @@ def test_nan_voxels_a_non_linear_parent_and_an_empty_mask_are_refused_and_nothin
         with pytest.raises(ValueError, match=message):
             run()
         assert scene.GetNumberOfNodes() == before
+
+
+def test_the_classical_backend_is_chosen_by_name_and_an_unknown_one_refused(scene, anatomy):
+    volume = volume_from_array(scene, anatomy, np.diag([2.0, 2.0, 2.0, 1.0]), "v")
+    result = SP3DDetectLogic().detect(volume, maxKeypoints=40, features="hessian")
+    assert 0 < len(result.features) <= 40 and result.features.descriptors.shape[1] == 15
+    before = scene.GetNumberOfNodes()
+    with pytest.raises(ValueError, match="Unknown keypoint backend 'sift': use one of sp3d, hessian"):
+        SP3DDetectLogic().detect(volume, features="sift")
+    assert scene.GetNumberOfNodes() == before

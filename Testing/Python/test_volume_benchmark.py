@@ -13,9 +13,9 @@ from conftest import REPO
 
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.geometry import apply_matrix, ijk_to_ras_matrix, ras_from_ijk
+from KeypointEngineLib.volume.classical import ClassicalExtractor, invariant_descriptors
 from KeypointEngineLib.volume.preprocess import to_working_grid
 from KeypointEvaluationLib.volume.cases import HELD_OUT, Volume, move_and_rescan, repositioning
-from KeypointEvaluationLib.volume.classical import ClassicalExtractor, invariant_descriptors
 from KeypointEvaluationLib.volume.metrics import grid_points, keypoint_scores, target_registration_error
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 
 from KeypointEngineLib.retina.parameters import Range
 
+# the first is the default, chosen by `bench detect` (README): which keypoints match real-scan-like pairs best
+FEATURE_BACKENDS = ("sp3d", "hessian")
 MATCH_MODELS = ("rigid", "similarity", "affine")  # the first is the default: scans of one patient move rigidly
 
 MAX_KEYPOINTS = Range("maximum number of keypoints", 500, 10, 20_000, "", "500 suits registration.")

@@ -1,5 +1,6 @@
 """Classical 3D keypoint detectors and a rotation-invariant descriptor, built from n-D library functions, on the
-same working grid, body mask, NMS and budget as SP3D (so only the detector and descriptor differ).
+same working grid, body mask, NMS and budget as SP3D (so only the detector and descriptor differ): the "hessian"
+keypoint backend, and the benchmark's classical baselines.
 
 Detectors: difference of Gaussians (SIFT's, over two scales), Harris-3D (scikit-image's `structure_tensor`:
 det - k trace^3) and the Hessian determinant where the curvature is
@@ -15,6 +16,7 @@ from scipy import ndimage
 from skimage.feature import hessian_matrix, structure_tensor
 
 from KeypointEngineLib.blocks.peaks import find_peaks
+from KeypointEngineLib.device import DeviceChoice, choose_device
 from KeypointEngineLib.features import Features
 from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointEngineLib.volume.parameters import DetectionOptions
@@ -80,8 +82,9 @@ def invariant_descriptors(volume: np.ndarray, region: np.ndarray, points: np.nda
 class ClassicalExtractor:
     """`extract(array, ijk_to_ras, options) -> Features` as SP3DExtractor's, with a classical detector."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, device: DeviceChoice | None = None):
         self.name, self.response = name, DETECTORS[name]
+        self.device = device or choose_device("cpu")  # numpy and SciPy: always the CPU
 
     def extract(self, array: np.ndarray, ijk_to_ras: np.ndarray, options: DetectionOptions | None = None,
                 mask: np.ndarray | None = None, job=None) -> Features:
