@@ -4,6 +4,7 @@ the network's outputs, and a short real training run."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from monai.networks.utils import pixelshuffle
 from scipy import ndimage
@@ -107,7 +108,8 @@ def test_real_volume_pairs_repeat_for_a_seed_and_keep_correspondences(tmp_path):
     assert (first["classes_a"] < 512).sum() > 0 and 0 < first["valid_b"].sum() <= 64
 
 
-def test_stage_two_trains_on_real_volumes_with_pseudo_labels(tmp_path):
+@pytest.mark.parametrize("labels", [{}, {"label_detector": "Hessian-3D"}])
+def test_stage_two_trains_on_real_volumes_with_pseudo_labels(tmp_path, labels):
     import SimpleITK as sitk
 
     folder = tmp_path / "data" / "volumes"
@@ -121,9 +123,10 @@ def test_stage_two_trains_on_real_volumes_with_pseudo_labels(tmp_path):
     config = TrainConfig.from_dict(dict(
         recipe="sp3d-volumes", output_dir=str(tmp_path / "run"), batch_size=1, max_steps=2, log_every_steps=1,
         checkpoint_every_steps=2, recipe_options={"data": str(tmp_path / "data"), "held_out": ["held.nii.gz"],
-                                                  "warps": 1, "size": 32}))
+                                                  "warps": 1, "size": 32, **labels}))
     runner = Runner(config)
     result = runner.train()
     assert result.steps == 2 and np.isfinite(result.last_loss)
     card = runner.export("sp3d-test", result.metrics, tmp_path / "export")
     assert "held out: held.nii.gz" in card.training_data and "a.nii.gz" in card.training_data
+    assert (labels.get("label_detector") or "the stage-1 network") in card.training_data

@@ -128,14 +128,15 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
     """SP3D's second stage: real volumes with pseudo-labels from the stage-1 detector (see sp3d/volumes.py).
 
     Options: data (folder with volumes/ and volumes-more/; default $KEYPOINT_DATA or ../shared/data), held_out
-    (file names never trained on: the benchmark's), label_model and init (stage-1 weights), warps (adaptation warps
-    per volume, default 8), size (crop edge, default 64), spacing_mm (default 2), max_rotation (default 90),
-    keypoints_per_crop (default 64), descriptor_weight (default 1.0).
+    (file names never trained on: the benchmark's), label_model and init (stage-1 weights), label_detector (a
+    classical detector's name, e.g. "Hessian-3D", to make the pseudo-labels instead of label_model), warps
+    (adaptation warps per volume, default 8), size (crop edge, default 64), spacing_mm (default 2), max_rotation
+    (default 90), keypoints_per_crop (default 64), descriptor_weight (default 1.0).
     """
     import os
     from pathlib import Path
 
-    from KeypointTraining.sp3d.adaptation import aggregated_heatmap
+    from KeypointTraining.sp3d.adaptation import aggregated_heatmap, classical_detector, network_detector
     from KeypointTraining.sp3d.volumes import LabelledVolume, VolumePairs, load_working, volume_paths
 
     options = config.recipe_options
@@ -150,11 +151,14 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
     for key, target in (("init", model), ("label_model", label_model)):
         if options.get(key):
             target.load_state_dict(torch.load(options[key], map_location="cpu", weights_only=True))
+    # pseudo-labels from the stage-1 network (label_model), or from a classical detector (label_detector)
+    labeller = (classical_detector(options["label_detector"]) if options.get("label_detector")
+                else network_detector(label_model))
     rng = np.random.default_rng(config.seed)
     volumes = []
     for path in paths:
         working = load_working(path, float(options.get("spacing_mm", 2.0)))
-        heatmap = aggregated_heatmap(label_model, working.array, rng, int(options.get("warps", 8)))
+        heatmap = aggregated_heatmap(labeller, working.array, rng, int(options.get("warps", 8)))
         volumes.append(LabelledVolume(path.name, working, heatmap))
         print(f"pseudo-labels: {path.name} {working.array.shape}")
     size, weight = int(options.get("size", 64)), float(options.get("descriptor_weight", 1.0))
@@ -169,9 +173,10 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
         "input": {"channels": 1, "working_spacing_mm": float(options.get("spacing_mm", 2.0)),
                   "preprocessing": "isotropic working grid, 1st-99th percentile in the body scaled to 0..1"},
         "training_data": (f"{len(volumes)} real CT and MRI volumes ({', '.join(volume.name for volume in volumes)}); "
-                          f"held out: {', '.join(sorted(held_out)) or 'none'}; pseudo-labels from the stage-1 "
-                          "detector aggregated over random warps; pairs under rotations up to "
-                          f"{pair_options['max_rotation']:g} degrees, elastic deformation, partial field of view, "
+                          f"held out: {', '.join(sorted(held_out)) or 'none'}; pseudo-labels from "
+                          f"{options.get('label_detector') or 'the stage-1 network'} aggregated over random warps; "
+                          f"pairs under rotations up to {pair_options['max_rotation']:g} degrees, elastic deformation, "
+                          "partial field of view, "
                           "thick slices, bias field, contrast and noise"),
         "network": network.to_dict(),
         "held_out": sorted(held_out),
