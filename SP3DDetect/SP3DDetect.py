@@ -39,9 +39,10 @@ class SP3DDetect(ScriptedLoadableModule):
         self.parent.dependencies = ["KeypointEngine"]
         self.parent.contributors = ["SlicerKeypoints developers"]
         self.parent.helpText = (
-            "Detects learned 3D keypoints (SP3D) in a CT or MRI volume as markups fiducials, and matches a second "
-            "volume to the first by their descriptors into a linear transform node (rigid by default). See the "
-            "SlicerKeypoints README for the Python and batch API."
+            "Detects 3D keypoints in a CT or MRI volume as markups fiducials (a classical Hessian detector by default, "
+            "or the learned SP3D network), and matches a second volume to the first by their descriptors into a "
+            "linear transform node (rigid by default). See the SlicerKeypoints README for the benchmark and the "
+            "Python and batch API."
         )
         self.parent.acknowledgementText = (
             "Method after Loiseau-Witon et al., SP3D: learning keypoint detection and description in 3D medical "

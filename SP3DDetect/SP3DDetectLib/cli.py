@@ -31,7 +31,7 @@ def _shared_options(parser) -> None:
                         help=f"working voxel size, {SPACING_MM.minimum:g}-{SPACING_MM.maximum:g} mm "
                              f"(default {SPACING_MM.default:g})")
     parser.add_argument("--features", choices=FEATURE_BACKENDS, default=FEATURE_BACKENDS[0],
-                        help=f"keypoint backend: sp3d (learned) or hessian (classical); default {FEATURE_BACKENDS[0]}")
+                        help=f"keypoint backend: hessian (classical) or sp3d (learned); default {FEATURE_BACKENDS[0]}")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=None,
                         help="where the network runs (default: $KEYPOINT_DEVICE, else auto: a GPU if any)")
 

@@ -36,10 +36,11 @@ def head(tmp_path_factory):
     return folder, motion
 
 
-def test_detect_writes_labelled_keypoints_slicer_reads(head, tmp_path):
+@pytest.mark.parametrize("features", ["hessian", "sp3d"])
+def test_detect_writes_labelled_keypoints_slicer_reads(head, tmp_path, features):
     folder, _ = head
     output = tmp_path / "keypoints.mrk.json"
-    cli("detect", folder / "fixed.nii.gz", "-o", output, "--max-keypoints", "300")
+    cli("detect", folder / "fixed.nii.gz", "-o", output, "--max-keypoints", "300", "--features", features)
     node = load_node(make_scene(), output, "vtkMRMLMarkupsFiducialNode")
     assert 50 < node.GetNumberOfControlPoints() <= 300 and node.GetNthControlPointLabel(0) == "K0001"
 

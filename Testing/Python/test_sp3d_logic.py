@@ -172,6 +172,6 @@ def test_the_classical_backend_is_chosen_by_name_and_an_unknown_one_refused(scen
     result = SP3DDetectLogic().detect(volume, maxKeypoints=40, features="hessian")
     assert 0 < len(result.features) <= 40 and result.features.descriptors.shape[1] == 15
     before = scene.GetNumberOfNodes()
-    with pytest.raises(ValueError, match="Unknown keypoint backend 'sift': use one of sp3d, hessian"):
+    with pytest.raises(ValueError, match="Unknown keypoint backend 'sift': use one of hessian, sp3d"):
         SP3DDetectLogic().detect(volume, features="sift")
     assert scene.GetNumberOfNodes() == before
