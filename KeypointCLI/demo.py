@@ -13,8 +13,9 @@ def add_parser(subparsers):
         "demo", help="run every module on bundled sample data; write a Slicer scene folder and PNG previews",
         description="Run each module's demo on sample data made at run time from real images shipped with the "
                     "packages (KeypointAlign: scikit-image's colour fundus photograph under a known camera motion "
-                    "and an exposure change) and save everything as one Slicer scene (open OUTPUT/demo.mrml in "
-                    "Slicer) with PNG previews and reports beside it.")
+                    "and an exposure change; SP3DDetect: nilearn's MNI152 T1 template under a known rigid motion) "
+                    "and save everything as one Slicer scene (open OUTPUT/demo.mrml in Slicer) with PNG previews and "
+                    "reports beside it.")
     parser.add_argument("-o", "--output", type=Path, default=Path("demo-output"), help="folder to write (created)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample data's known motions")
     return parser

@@ -57,6 +57,13 @@ def test_demo_writes_a_scene_that_reloads_with_every_node_and_file(tmp_path):
     assert (tmp_path / "demo" / "previews" / "checkerboard_after.png").stat().st_size > 10_000
     screenshot = read_image_2d(tmp_path / "demo" / "previews" / "KeypointAlign.jpg").array
     assert screenshot.shape == (1, 480, 960, 3)  # the README's screenshot, as the demo makes it
+    keypoints = scene.GetFirstNodeByName("MNI152 T1 keypoints")
+    assert keypoints.GetNumberOfControlPoints() == 500 and keypoints.GetNthControlPointLabel(0) == "K0001"
+    head_moved = scene.GetFirstNodeByName("MNI152 T1 moved")
+    assert scene.GetNodeByID(head_moved.GetTransformNodeID()).IsA("vtkMRMLLinearTransformNode")
+    head = json.loads((tmp_path / "demo" / "sp3d-match-report.json").read_text())
+    assert head["success"] and head["confident"] and head["tre_mm"] < 2.0
+    assert read_image_2d(tmp_path / "demo" / "previews" / "SP3DDetect.png").array.shape[1] == 320
 
 
 @pytest.fixture(scope="module")
