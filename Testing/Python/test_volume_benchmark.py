@@ -151,7 +151,7 @@ def test_calibration_finds_the_rule_that_keeps_confident_results_right():
                 "matches": matches}
 
     records = [record(40, 100, 1.0), record(25, 100, 2.0), record(12, 100, 30.0), record(18, 200, 50.0)]
-    rule, precision, recall = calibrate(records, "m")
+    rule, precision, recall = calibrate(records, ("m",))
     assert precision == 1.0 and recall == 1.0
     assert rule(40, 100) and rule(25, 100) and not rule(12, 100) and not rule(18, 200)
     assert summarise(records, ConfidenceRule(20, 0.2))["m"]["confident_precision"] == 1.0

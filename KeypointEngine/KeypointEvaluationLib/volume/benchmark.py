@@ -107,16 +107,18 @@ def summarise(records: list[dict], rule: ConfidenceRule | None = None) -> dict[s
     return summary
 
 
-def calibrate(records: list[dict], method: str, precision: float = 0.99) -> tuple[ConfidenceRule, float, float]:
-    """(rule, precision, recall): the confidence rule (minimum inliers, minimum inlier ratio) that keeps `method`'s
-    confident results right at least `precision` of the time (unrelated pairs count as wrong) and, among those,
-    calls the most right results confident."""
-    mine = [r for r in records if r["method"] == method and r["inliers"]]
-    right = sum(r["tre_mm"] <= SUCCESS_MM for r in records if r["method"] == method)
+def calibrate(records: list[dict], methods: tuple[str, ...], precision: float = 0.99
+              ) -> tuple[ConfidenceRule, float, float]:
+    """(rule, precision, recall): the confidence rule (minimum inliers, minimum inlier ratio) that keeps the confident
+    results of `methods` (pooled: one rule serves every keypoint backend) right at least `precision` of the time
+    (unrelated pairs count as wrong) and, among those rules, calls the most right results confident."""
+    pooled = [r for r in records if r["method"] in methods]
+    fitted = [r for r in pooled if r["inliers"]]
+    right = sum(r["tre_mm"] <= SUCCESS_MM for r in pooled)
     best = (ConfidenceRule(10_000, 1.0), float("nan"), 0.0)
     for inliers in range(6, 201):
         for ratio in np.arange(0.0, 0.61, 0.05):
-            chosen = [r for r in mine if r["inliers"] >= inliers and r["inliers"] / max(r["matches"], 1) >= ratio]
+            chosen = [r for r in fitted if r["inliers"] >= inliers and r["inliers"] / max(r["matches"], 1) >= ratio]
             if not chosen:
                 continue
             good = sum(r["tre_mm"] <= SUCCESS_MM for r in chosen)
