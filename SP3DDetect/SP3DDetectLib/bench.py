@@ -66,7 +66,7 @@ def run(args) -> int:
         if not args.from_json.is_file():
             raise InputError(f"{args.from_json} does not exist; give the --json file of an earlier run.")
         earlier = json.loads(args.from_json.read_text())
-        records, seed, options = earlier["pairs"], earlier["seed"], earlier["options"]
+        records, seed, options = [_restored(r) for r in earlier["pairs"]], earlier["seed"], earlier["options"]
         print(f"SP3D benchmark pairs of {args.from_json} ({len({r['case'] for r in records})} pairs), "
               f"summarised with the shipped confidence rule {CONFIDENCE}.")
         summary = summarise(records, CONFIDENCE)
@@ -112,6 +112,12 @@ def _record_in_card(card_path: Path, report: dict) -> None:
         "summary": report["summary"], **report["options"], "seed": report["seed"],
         "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]), "date": datetime.date.today().isoformat()}
     write_json(card_path, card)
+
+
+def _restored(record: dict) -> dict:
+    """A record read back from strict JSON, where infinite TRE (no transform) and NaN measures were written null."""
+    return {key: (float("inf") if key == "tre_mm" else float("nan")) if value is None else value
+            for key, value in record.items()}
 
 
 def _extractors(methods: list[str], models: Path | None) -> dict:
