@@ -1,4 +1,5 @@
-"""What every module's benchmark needs: the data folder, comma-separated name options, the peak memory figure."""
+"""What every module's benchmark needs: the data folder, comma-separated name options, the peak memory figure, and
+the measured figures written into a model card."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def peak_rss_mib() -> float:
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 ** 2 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def record_in_card(card_path: Path, key: str, figures: dict) -> None:
+    """Write `figures` into the model card's metrics under `key`, with the command that measured them and the date."""
+    import datetime
+    import json
+    import shlex
+    import sys
+
+    from KeypointCLI.outputs import write_json
+
+    card = json.loads(card_path.read_text())
+    card.setdefault("metrics", {})[key] = {**figures, "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]),
+                                           "date": datetime.date.today().isoformat()}
+    write_json(card_path, card)

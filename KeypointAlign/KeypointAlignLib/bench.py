@@ -3,11 +3,11 @@ FIRE folder when given) in one warm process: FIRE Registration Score per categor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from KeypointCLI import benchmarks
 from KeypointCLI.benchmarks import DATA_HELP, comma_names, data_folder, peak_rss_mib
 from KeypointEngineLib.errors import InputError
 from KeypointEngineLib.retina.parameters import FEATURE_BACKENDS
@@ -137,20 +137,11 @@ def run(args) -> int:
 
 def record_in_card(card_path: Path, report: dict) -> None:
     """Write the measured scores (not the per-pair errors) into a model card's metrics, with how they were made."""
-    import datetime
-    import shlex
-    import sys
-
-    card = json.loads(card_path.read_text())
     summary = {part: {name: {"scores": result["scores"], "seconds_per_pair": result["seconds_per_pair"]}
                       for name, result in report[part].items()} for part in ("synthetic", "fire") if report[part]}
-    card.setdefault("metrics", {})["registration_benchmark"] = {
+    benchmarks.record_in_card(card_path, "registration_benchmark", {
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
-        "peak_rss_mib": report["peak_rss_mib"], "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]),
-        "date": datetime.date.today().isoformat()}
-    from KeypointCLI.outputs import write_json
-
-    write_json(card_path, card)
+        "peak_rss_mib": report["peak_rss_mib"]})
 
 
 def _evaluate(candidates: dict, pairs) -> dict:

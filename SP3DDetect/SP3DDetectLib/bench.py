@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from KeypointCLI.benchmarks import DATA_HELP, comma_names, data_folder, peak_rss_mib
+from KeypointCLI.benchmarks import DATA_HELP, comma_names, data_folder, peak_rss_mib, record_in_card
 
 KEYPOINT_METHODS = ("SP3D", "DoG-3D", "Harris-3D", "Hessian-3D")
 INTENSITY_METHODS = ("SimpleITK Mattes MI", "elastix affine", "ANTs Affine")
@@ -95,23 +95,9 @@ def run(args) -> int:
     if args.plot:
         plot_success(summary, args.plot)
     if args.card:
-        _record_in_card(args.card, report)
+        record_in_card(args.card, "detect_benchmark",
+                       {"summary": report["summary"], **report["options"], "seed": report["seed"]})
     return 0
-
-
-def _record_in_card(card_path: Path, report: dict) -> None:
-    import datetime
-    import json
-    import shlex
-    import sys
-
-    from KeypointCLI.outputs import write_json
-
-    card = json.loads(card_path.read_text())
-    card.setdefault("metrics", {})["detect_benchmark"] = {
-        "summary": report["summary"], **report["options"], "seed": report["seed"],
-        "command": shlex.join(["slicer-keypoints", *sys.argv[1:]]), "date": datetime.date.today().isoformat()}
-    write_json(card_path, card)
 
 
 def _restored(record: dict) -> dict:

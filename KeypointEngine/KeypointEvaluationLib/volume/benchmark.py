@@ -28,11 +28,13 @@ BUDGET = DetectionOptions(max_keypoints=500, threshold=0.0, nms_mm=4.0)
 def run_benchmark(specs: list[CaseSpec], data: Path, extractors: dict, intensity: dict[str, Callable],
                   log: Callable[[str], None] = print) -> list[dict]:
     """One record per (pair, method)."""
-    records, fixed_cache = [], {}
+    records, fixed_cache, fixed_grids = [], {}, {}
     for number, spec in enumerate(specs, 1):
         case = make_case(spec, data)
-        fixed_working = to_working_grid(case.fixed.array, case.fixed.ijk_to_ras, BUDGET.spacing_mm,
-                                        border_mm=BUDGET.border_mm)
+        if spec.fixed not in fixed_grids:  # many pairs share a fixed volume: its grid and body once
+            fixed_grids[spec.fixed] = to_working_grid(case.fixed.array, case.fixed.ijk_to_ras, BUDGET.spacing_mm,
+                                                      border_mm=BUDGET.border_mm)
+        fixed_working = fixed_grids[spec.fixed]
         moving_working = to_working_grid(case.moving.array, case.moving.ijk_to_ras, BUDGET.spacing_mm,
                                          border_mm=BUDGET.border_mm)
         grid = grid_points(fixed_working)

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 import torch
 from monai.transforms import RandAdjustContrast, RandBiasField, RandGaussianNoise
 from scipy import ndimage
 
-from KeypointEngineLib.volume.preprocess import WorkingVolume, from_image, to_working_grid
+from KeypointEngineLib.volume.preprocess import WorkingVolume, to_working_grid
+from KeypointEvaluationLib.volume.cases import read_volume
 from KeypointTraining.sp3d.adaptation import pseudo_keypoints
 from KeypointTraining.sp3d.labels import cell_centres, cell_classes
 from KeypointTraining.sp3d.warps import cut_field_of_view, random_warp, sample
@@ -35,8 +35,8 @@ def volume_paths(data: Path) -> list[Path]:
 
 
 def load_working(path: Path, spacing_mm: float = 2.0) -> WorkingVolume:
-    array, ijk_to_ras = from_image(sitk.ReadImage(str(path), sitk.sitkFloat32))
-    return to_working_grid(array, ijk_to_ras, spacing_mm, border_mm=2.0)
+    volume = read_volume(path)
+    return to_working_grid(volume.array, volume.ijk_to_ras, spacing_mm, border_mm=2.0)
 
 
 @dataclass
