@@ -9,9 +9,31 @@ import torch.nn.functional as F
 from KeypointEngineLib.volume.network import CELL
 
 
-def detection_loss(logits: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of (B, 513, d, h, w) logits against (B, d, h, w) cell classes."""
-    return F.cross_entropy(logits, classes)
+def detection_loss(logits: torch.Tensor, classes: torch.Tensor, sigma: float = 0.0) -> torch.Tensor:
+    """Cross-entropy of (B, 513, d, h, w) logits against (B, d, h, w) cell classes; with `sigma` > 0 (voxels) against
+    soft targets instead (soft_cell_targets)."""
+    if sigma <= 0:
+        return F.cross_entropy(logits, classes)
+    return F.cross_entropy(logits, soft_cell_targets(classes, sigma))
+
+
+def soft_cell_targets(classes: torch.Tensor, sigma: float) -> torch.Tensor:
+    """(B, 513, d, h, w) probabilities: a keypoint cell's mass spread over its voxels as a Gaussian of `sigma` voxels
+    about the keypoint, a dustbin cell's all on the dustbin.
+
+    One-hot targets over 512 voxels give a network one right answer and 511 equally wrong ones, so a miss by one
+    voxel costs as much as a miss by eight and the heatmap learns the cell but not the place in it; the Gaussian
+    rewards being near, which is what repeatability at 2 mm measures.
+    """
+    offsets = torch.arange(CELL ** 3, device=classes.device)
+    voxel = torch.stack([offsets // CELL ** 2, (offsets // CELL) % CELL, offsets % CELL], dim=1).float()  # (512, 3)
+    keypoint = classes < CELL ** 3
+    centre = voxel[classes.clamp(max=CELL ** 3 - 1)]  # (B, d, h, w, 3)
+    squared = ((voxel[:, None, None, None, None] - centre[None]) ** 2).sum(-1)  # (512, B, d, h, w)
+    spread = torch.exp(-squared / (2 * sigma ** 2))
+    spread = spread / spread.sum(0, keepdim=True)
+    targets = torch.cat([spread * keypoint, (~keypoint)[None].float()], dim=0)
+    return targets.movedim(0, 1)
 
 
 def descriptor_loss(descriptors_a: torch.Tensor, descriptors_b: torch.Tensor, centres_b_in_a: torch.Tensor,

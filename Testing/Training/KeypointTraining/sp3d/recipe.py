@@ -5,6 +5,7 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   shapes                shapes per volume (default 8)
   max_rotation          largest rotation between the two views, degrees (default 90: scans are repositioned freely)
   descriptor_weight     lambda of the descriptor loss (default 1.0)
+  label_sigma           spread of the detection targets inside a cell, voxels (default 0: one-hot; losses.py)
   validation_pairs      held-out pairs for the evaluation hook (default 8)
 """
 
@@ -40,27 +41,28 @@ class ShapePairs(torch.utils.data.Dataset):
         return make_pair(volume, corners, motion, rng, torch.Generator().manual_seed(int(rng.integers(1 << 31))))
 
 
-def compute_losses(model: SP3DNet, batch: dict, descriptor_weight: float) -> dict[str, torch.Tensor]:
+def compute_losses(model: SP3DNet, batch: dict, descriptor_weight: float, label_sigma: float = 0.0
+                   ) -> dict[str, torch.Tensor]:
     out_a, out_b = model(batch["volume_a"]), model(batch["volume_b"])
     centres = cell_centres(tuple(batch["volume_a"].shape[2:])).to(batch["volume_a"].device)
-    return {"detection_a": detection_loss(out_a["logits"], batch["classes_a"]),
-            "detection_b": detection_loss(out_b["logits"], batch["classes_b"]),
+    return {"detection_a": detection_loss(out_a["logits"], batch["classes_a"], label_sigma),
+            "detection_b": detection_loss(out_b["logits"], batch["classes_b"], label_sigma),
             "descriptor": descriptor_weight * descriptor_loss(out_a["descriptors"], out_b["descriptors"],
                                                               batch["centres_b_in_a"], centres, batch["valid_b"])}
 
 
-def _steps(validation: torch.utils.data.Dataset, weight: float, with_repeatability: bool):
+def _steps(validation: torch.utils.data.Dataset, weight: float, with_repeatability: bool, label_sigma: float = 0.0):
     """The recipe's training step and evaluation hook (validation losses, and repeatability where labels are exact)."""
     batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
 
     def training_step(model, items):
-        terms = compute_losses(model, items, weight)
+        terms = compute_losses(model, items, weight, label_sigma)
         return sum(terms.values()), {name: float(value) for name, value in terms.items()}
 
     def evaluate(model):
         model.eval()
         with torch.no_grad():
-            terms = compute_losses(model, batch, weight)
+            terms = compute_losses(model, batch, weight, label_sigma)
         metrics = {f"validation_{name}": float(value) for name, value in terms.items()}
         if with_repeatability:
             metrics["repeatability_2vox"] = repeatability(model, batch)
@@ -102,7 +104,8 @@ def sp3d_shapes_recipe(config: TrainConfig) -> Recipe:
     train = ShapePairs(steps * config.batch_size, config.seed, size, shapes, max_rotation)
     validation = ShapePairs(int(options.get("validation_pairs", 8)), config.seed + 10_000, size, shapes,
                             max_rotation)
-    training_step, evaluate = _steps(validation, weight, with_repeatability=True)
+    training_step, evaluate = _steps(validation, weight, with_repeatability=True,
+                                     label_sigma=float(options.get("label_sigma", 0.0)))
 
     card = {
         "architecture": f"SP3DNet {network.to_dict()}",
@@ -131,7 +134,7 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
     (file names never trained on: the benchmark's), label_model and init (stage-1 weights), label_detector (a
     classical detector's name, e.g. "Hessian-3D", to make the pseudo-labels instead of label_model), warps
     (adaptation warps per volume, default 8), size (crop edge, default 64), spacing_mm (default 2), max_rotation
-    (default 90), keypoints_per_crop (default 64), descriptor_weight (default 1.0).
+    (default 90), keypoints_per_crop (default 64), descriptor_weight (default 1.0), label_sigma (default 0).
     """
     import os
     from pathlib import Path
@@ -166,7 +169,8 @@ def sp3d_volumes_recipe(config: TrainConfig) -> Recipe:
                         max_rotation=float(options.get("max_rotation", 90.0)))
     train = VolumePairs(volumes, (config.max_steps or 1000) * config.batch_size, config.seed, **pair_options)
     validation = VolumePairs(volumes, 8, config.seed + 10_000, **pair_options)
-    training_step, evaluate = _steps(validation, weight, with_repeatability=False)
+    training_step, evaluate = _steps(validation, weight, with_repeatability=False,
+                                     label_sigma=float(options.get("label_sigma", 0.0)))
 
     card = {
         "architecture": f"SP3DNet {network.to_dict()}",

@@ -1,0 +1,114 @@
+"""A cardiac short-axis volume segmented by KAF-UNet: slices on the working grid -> SIFT keypoints -> the network in
+batches -> class probabilities back onto the input's own slices -> MONAI post-processing -> labels, keypoints in RAS,
+measurements and the quality flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from KeypointEngineLib.cardiac.keypoints import padded_batch, sift_keypoints
+from KeypointEngineLib.cardiac.measurements import STRUCTURES, Quality, quality, structure_volumes_ml
+from KeypointEngineLib.cardiac.network import KAFConfig, KAFUNet
+from KeypointEngineLib.cardiac.parameters import SegmentOptions
+from KeypointEngineLib.cardiac.preprocess import THICK_SLICE_MM, SliceStack, to_original_px, to_slices, to_volume
+from KeypointEngineLib.device import DeviceChoice, choose_device
+from KeypointEngineLib.geometry import ras_from_ijk
+from KeypointEngineLib.jobs import Job, as_job
+from KeypointEngineLib.registry import ModelRegistry, default_registry
+
+
+@dataclass
+class CardiacSegmentation:
+    labels: np.ndarray  # [k, j, i] uint8 on the input grid: 0 background, then STRUCTURES
+    keypoints: np.ndarray  # (N, 3) RAS mm: the SIFT keypoints the KAF layers attended to (empty for the plain UNet)
+    volumes_ml: dict[str, float]
+    quality: Quality
+    slice_axis: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def postprocess(labels: np.ndarray) -> np.ndarray:
+    """Each structure one piece without holes (MONAI KeepLargestConnectedComponent, FillHoles)."""
+    from monai.transforms import FillHoles, KeepLargestConnectedComponent
+
+    values = list(STRUCTURES)
+    tensor = torch.from_numpy(labels.astype(np.int64))[None]
+    tensor = KeepLargestConnectedComponent(applied_labels=values, independent=True)(tensor)
+    tensor = FillHoles(applied_labels=values)(tensor)
+    return np.asarray(tensor[0]).astype(np.uint8)
+
+
+def stack_warnings(stack: SliceStack) -> list[str]:
+    warnings = []
+    if stack.spacing_mm[0] > THICK_SLICE_MM:
+        warnings.append(f"slices are {stack.spacing_mm[0]:.1f} mm apart (over {THICK_SLICE_MM:g} mm): volumes and "
+                        "ejection fractions are less accurate")
+    if len(stack.images) < 3:
+        warnings.append(f"only {len(stack.images)} slices: a short-axis stack covers the ventricles in 6-20")
+    return warnings
+
+
+class CardiacSegmenter:
+    """`segment(array, ijk_to_ras, options, job) -> CardiacSegmentation` with a shipped model ("kaf-unet", "unet")
+    or a given network (training, tests)."""
+
+    def __init__(self, model: str = "kaf-unet", device: str | DeviceChoice | None = None,
+                 registry: ModelRegistry | None = None, network: KAFUNet | None = None):
+        self.device = device if isinstance(device, DeviceChoice) else choose_device(device)
+        if network is None:
+            state, self.card = (registry or default_registry()).load_state_dict(model, self.device.device)
+            network = KAFUNet(KAFConfig.from_dict(self.card.extra["network"]))
+            network.load_state_dict(state)
+        self.network = network.to(self.device.device).eval()
+
+    @torch.inference_mode()
+    def probabilities(self, stack: SliceStack, options: SegmentOptions, job: Job | None = None):
+        """((Z, C, H, W) softmax on the working slices, [per-slice (N, 2) keypoints in working px])."""
+        job = as_job(job)
+        fused = self.network.config.keypoint_fusion
+        keypoints = [sift_keypoints(image, options.keypoints) if fused else np.zeros((0, 2), np.float32)
+                     for image in stack.images]
+        outputs, count = [], len(stack.images)
+        for start in job.steps("Segmenting slices", range(0, count, options.batch_slices),
+                               -(-count // options.batch_slices)):
+            batch = slice(start, start + options.batch_slices)
+            images = torch.from_numpy(stack.images[batch])[:, None].to(self.device.device)
+            points, padding = padded_batch(keypoints[batch])
+            logits = self.network(images, points.to(images.device), padding.to(images.device))["logits"]
+            outputs.append(torch.softmax(logits.float(), dim=1).cpu())
+        return torch.cat(outputs), keypoints
+
+    def segment(self, array: np.ndarray, ijk_to_ras: np.ndarray, options: SegmentOptions | None = None,
+                job: Job | None = None) -> CardiacSegmentation:
+        """Labels of the short-axis stack `array` [k, j, i] placed by `ijk_to_ras`, on that same grid."""
+        job = as_job(job)
+        options = (options or SegmentOptions()).check()
+        job.report("Preparing slices", 0.0)
+        stack = to_slices(array, ijk_to_ras, options.spacing_mm)
+        probabilities, keypoints = self.probabilities(stack, options, job.scaled(0.05, 0.9))
+        raw = to_volume(probabilities, stack)
+        job.report("Post-processing", 0.9)
+        labels = postprocess(raw) if options.postprocess else raw
+        job.report("Post-processing", 1.0)
+        return CardiacSegmentation(labels, keypoints_in_ras(keypoints, stack, ijk_to_ras),
+                                   structure_volumes_ml(labels, ijk_to_ras),
+                                   quality(labels, ijk_to_ras, stack.axis, raw), stack.axis, stack_warnings(stack))
+
+
+def keypoints_in_ras(keypoints: list[np.ndarray], stack: SliceStack, ijk_to_ras: np.ndarray) -> np.ndarray:
+    """Per-slice working-px keypoints -> (N, 3) RAS mm on the input's slices."""
+    points = []
+    for index, found in enumerate(keypoints):
+        if not len(found):
+            continue
+        x, y = to_original_px(found, stack).T  # along the slice's last and first in-plane axes
+        indices = np.zeros((len(found), 3))  # [k, j, i] array order, then reversed to (i, j, k)
+        other = [a for a in range(3) if a != stack.axis]
+        indices[:, stack.axis], indices[:, other[0]], indices[:, other[1]] = index, y, x
+        points.append(indices[:, ::-1])
+    if not points:
+        return np.zeros((0, 3))
+    return ras_from_ijk(np.concatenate(points), ijk_to_ras)
