@@ -187,8 +187,13 @@ def placeBeside(node, volumeNode) -> None:
     hierarchy = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(volumeNode.GetScene())
     if hierarchy is None:
         return
-    parent = hierarchy.GetItemParent(hierarchy.GetItemByDataNode(volumeNode))
-    hierarchy.SetItemParent(hierarchy.GetItemByDataNode(node), parent)
+    volumeItem = hierarchy.GetItemByDataNode(volumeNode)
+    parent = hierarchy.GetItemParent(volumeItem) if volumeItem else hierarchy.GetSceneItemID()
+    item = hierarchy.GetItemByDataNode(node)
+    if item:
+        hierarchy.SetItemParent(item, parent)
+    else:  # Slicer's application makes the item when the node is added; slicer-core alone does not
+        hierarchy.CreateItem(parent, node)
 
 
 def measurementTable(scene, function: dict, ed: SegmentResult, es: SegmentResult, name: str, node=None):

@@ -34,7 +34,7 @@ class Recipe:
 RECIPES: dict[str, Callable[[TrainConfig], Recipe]] = {}
 # Modules whose import registers the shipped recipes; imported on first use, so each recipe's heavy imports wait.
 BUILTIN_RECIPE_MODULES = ("KeypointTraining.smoke", "KeypointTraining.retina.recipe", "KeypointTraining.sp3d.recipe",
-                          "KeypointTraining.kaf.recipe")
+                          "KeypointTraining.kaf.recipe", "KeypointTraining.kaf.pretrain")
 
 
 def register_recipe(name: str):

@@ -39,7 +39,8 @@ def working_frame(frame: CardiacFrame, labelled: bool = True, spacing_mm: float 
     labels = None
     if labelled:
         slices = torch.from_numpy(np.ascontiguousarray(np.moveaxis(frame.labels, stack.axis, 0)))[:, None].float()
-        resized = F.interpolate(slices, size=stack.working_shape, mode="nearest")[:, 0].numpy().astype(np.uint8)
+        # nearest-exact: pixel centres aligned as in the images' bilinear resampling ("nearest" shifts them)
+        resized = F.interpolate(slices, size=stack.working_shape, mode="nearest-exact")[:, 0].numpy().astype(np.uint8)
         labels = np.zeros(stack.images.shape, np.uint8)
         labels[:, :resized.shape[1], :resized.shape[2]] = resized
     return WorkingFrame(frame.patient, frame.phase, stack.images, labels)

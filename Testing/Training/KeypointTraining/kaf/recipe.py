@@ -83,6 +83,8 @@ def kaf_unet_recipe(config: TrainConfig) -> Recipe:
     model = KAFUNet(network)
     if options.get("init"):
         state = torch.load(options["init"], map_location="cpu", weights_only=True)
+        if any(key.startswith("network.") for key in state):  # a kaf-pretrain export: the network without heads
+            state = {key[len("network."):]: value for key, value in state.items() if key.startswith("network.")}
         missing, unexpected = model.load_state_dict(state, strict=False)
         print(f"init from {options['init']}: {len(missing)} missing, {len(unexpected)} unexpected keys")
     keypoints = int(options.get("keypoints", 128))
