@@ -14,7 +14,7 @@ MARKUPS = (".mrk.json",)
 
 
 class SegmentCommand:
-    """`segment ED -o ED.seg.nrrd [--es ES --es-output ES.seg.nrrd] [--report R.json]`."""
+    """`segment ED -o ED.seg.nrrd [--es ES --es-output ES.seg.nrrd] [--report R.json]`; or a 4D cine as IN."""
 
     @staticmethod
     def add_parser(subparsers):
@@ -25,12 +25,18 @@ class SegmentCommand:
             description="Segment the short-axis cine MRI frame IN (NIfTI, NRRD, MHA...) with KAF-UNet into a "
                         "segmentation file: 'Right ventricle cavity', 'Left ventricle myocardium', 'Left ventricle "
                         "cavity', on IN's own geometry. With --es (the end-systolic frame of the same cine; IN is "
-                        "then end-diastole) the report also gives ejection fractions and myocardial mass. A result "
+                        "then end-diastole) the report also gives ejection fractions and myocardial mass; so does a "
+                        "4D cine as IN (its frames --ed-frame and --es-frame; by default the first frame and the one "
+                        "of smallest left ventricle cavity, found by segmenting every frame). A result "
                         "the quality flag doubts is written with a warning (exit 1 with --require-confident).")
-        parser.add_argument("volume", type=Path, help="short-axis frame (end-diastole when --es is given)")
+        parser.add_argument("volume", type=Path,
+                            help="short-axis frame (end-diastole when --es is given), or a 4D cine (4D NIfTI)")
         parser.add_argument("-o", "--output", type=Path, required=True, help="segmentation to write (.seg.nrrd)")
         parser.add_argument("--es", type=Path, help="the end-systolic frame of the same cine")
-        parser.add_argument("--es-output", type=Path, help="its segmentation (.seg.nrrd)")
+        parser.add_argument("--es-output", type=Path, help="the end-systolic segmentation (.seg.nrrd)")
+        parser.add_argument("--ed-frame", type=int, default=0, help="of a 4D cine: the end-diastolic frame (default 0)")
+        parser.add_argument("--es-frame", type=int, help="of a 4D cine: the end-systolic frame (default: the frame "
+                                                         "of smallest LV cavity)")
         parser.add_argument("--keypoints", type=Path, help="write the KAF keypoints of IN (.mrk.json)")
         parser.add_argument("--report", type=Path, help="write volumes, function and quality as JSON")
         parser.add_argument("--model", choices=MODELS, default=MODELS[0], help=f"default {MODELS[0]}")
@@ -52,20 +58,35 @@ class SegmentCommand:
         check_output(args.es_output, SEGMENTATIONS, "end-systolic segmentation")
         check_output(args.keypoints, MARKUPS, "keypoints")
         check_output(args.report, (".json",), "report")
-        if args.es_output is not None and args.es is None:
-            raise InputError("--es-output needs --es, the end-systolic frame to segment.")
+        from KeypointMRMLLib.images2d import check_input_file
+        from KeypointSegLib.cine import is_cine_file
+
+        check_input_file(args.volume)
+        cine = is_cine_file(args.volume)
+        if args.es_output is not None and args.es is None and not cine:
+            raise InputError("--es-output needs --es, the end-systolic frame to segment (or a 4D cine as input).")
+        if cine and args.es is not None:
+            raise InputError(f"{args.volume} is a 4D cine: choose its frames with --ed-frame/--es-frame, not --es.")
         from KeypointMRMLLib.scene import make_scene
         from KeypointMRMLLib.storage import load_volume, save_node
         from KeypointSegLib.logic import KeypointSegLogic
 
         scene = make_scene()
-        first = load_volume(scene, args.volume)
         logic, options = KeypointSegLogic(), dict(batchSlices=args.batch_slices, createKeypoints=bool(args.keypoints))
-        if args.es is not None:
+        if cine:
+            from KeypointSegLib.cine import load_cine
+
+            cycle = logic.segmentCine(load_cine(scene, args.volume), args.ed_frame, args.es_frame, args.model,
+                                      device=args.device, **options)
+            results, function = [cycle.endDiastole, cycle.endSystole], cycle.function
+            print(f"Cine frames: end-diastole {cycle.frames[0]}, end-systole {cycle.frames[1]}")
+        elif args.es is not None:
+            first = load_volume(scene, args.volume)
             cycle = logic.segmentCycle(first, load_volume(scene, args.es), args.model, device=args.device, **options)
             results, function = [cycle.endDiastole, cycle.endSystole], cycle.function
         else:
-            results, function = [logic.segment(first, args.model, device=args.device, **options)], None
+            results = [logic.segment(load_volume(scene, args.volume), args.model, device=args.device, **options)]
+            function = None
         outputs = [(args.output, results[0].segmentationNode), (args.keypoints, results[0].keypointsNode)]
         if len(results) > 1:
             outputs.append((args.es_output, results[1].segmentationNode))

@@ -36,6 +36,7 @@ class CycleResult:
     endSystole: SegmentResult
     function: dict  # measurement name -> value (KeypointEngineLib.cardiac.measurements.cardiac_function)
     tableNode: object  # the function and volumes as a table node
+    frames: tuple | None = None  # (ED, ES) frame indices, for a cine
 
     @property
     def ok(self) -> bool:
@@ -124,6 +125,68 @@ class KeypointSegLogic:
                 if table is not tableNode:
                     created.append(table)
             return CycleResult(ed, es, function, table)
+
+        return Task(prepare, work, apply)
+
+    def segmentCine(self, cineNode, endDiastoleFrame=0, endSystoleFrame=None, model=MODELS[0], tableNode=None,
+                    device=None, job=None, **options) -> CycleResult:
+        """A 4D cine (a sequence node of short-axis volumes): the end-diastolic frame (default 0, where ECG-triggered
+        cines start) and the end-systolic one (default: the frame of smallest left ventricle cavity, found by
+        segmenting every frame) added to the scene as volumes, segmented and measured as in segmentCycle()."""
+        return run_blocking(self.cineTask(cineNode, endDiastoleFrame, endSystoleFrame, model, tableNode, device,
+                                          **options), job)
+
+    def cineTask(self, cineNode, endDiastoleFrame=0, endSystoleFrame=None, model=MODELS[0], tableNode=None,
+                 device=None, **options) -> Task:
+        if cineNode is None or not cineNode.IsA("vtkMRMLSequenceNode"):
+            raise InputError("Select a cine: a sequence of short-axis volumes (or load a 4D NIfTI as a sequence).")
+        count = cineNode.GetNumberOfDataNodes()
+        for frame in (endDiastoleFrame, endSystoleFrame):
+            if frame is not None and not 0 <= int(frame) < count:
+                raise InputError(f"Frame {frame} asked of the cine {cineNode.GetName()!r}, which has {count} frames "
+                                 f"(0-{count - 1}).")
+        if count < 2 or endDiastoleFrame == endSystoleFrame:
+            raise InputError("A cine needs two different frames for end-diastole and end-systole.")
+        segmentOptions = SegmentOptions(int(options.get("batchSlices", BATCH_SLICES.default)),
+                                        keypoints=int(options.get("keypointsPerSlice", KEYPOINTS.default)),
+                                        postprocess=options.get("postprocess", True)).check()
+
+        def prepare():
+            return [readVolume(cineNode.GetNthDataNode(index), f"frame {index} of the cine") for index in range(count)]
+
+        def work(frames, job):
+            segmenter = self.segmenter(model, device)
+            ed = int(endDiastoleFrame)
+            if endSystoleFrame is not None:
+                chosen = {ed: None, int(endSystoleFrame): None}
+            else:  # every frame, to find the smallest LV cavity
+                chosen = {index: None for index in range(count)}
+            for step, index in enumerate(chosen):
+                chosen[index] = segmenter.segment(*frames[index], segmentOptions,
+                                                  job.scaled(step / len(chosen), (step + 1) / len(chosen)))
+            es = int(endSystoleFrame) if endSystoleFrame is not None else min(
+                (index for index in chosen if index != ed),
+                key=lambda index: chosen[index].volumes_ml["Left ventricle cavity"])
+            return (ed, frames[ed], chosen[ed]), (es, frames[es], chosen[es])
+
+        def apply(worked):
+            from KeypointEngineLib.cardiac.measurements import cardiac_function
+            from KeypointMRMLLib.volumes import volume_from_array
+
+            scene = cineNode.GetScene()
+            with created_nodes() as created:
+                results = []
+                for (index, (array, ijkToRas), output), phase in zip(worked, ("ED", "ES"), strict=True):
+                    volume = volume_from_array(scene, array, ijkToRas, f"{cineNode.GetName()} {phase} (frame {index})")
+                    created.append(volume)
+                    results.append(self._resultNodes(volume, output, options.get("createKeypoints", False)))
+                    created += [node for node in (results[-1].segmentationNode, results[-1].keypointsNode) if node]
+                ed, es = results
+                function = cardiac_function(ed.volumesMl, es.volumesMl)
+                table = measurementTable(scene, function, ed, es, f"{cineNode.GetName()} cardiac function", tableNode)
+                if table is not tableNode:
+                    created.append(table)
+            return CycleResult(ed, es, function, table, frames=(worked[0][0], worked[1][0]))
 
         return Task(prepare, work, apply)
 

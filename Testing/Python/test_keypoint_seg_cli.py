@@ -87,3 +87,16 @@ def test_bad_input_exits_2_before_any_output(tmp_path, case):
 def test_bench_segment_is_skipped_with_a_message_without_data(tmp_path):
     run = cli("bench", "segment", "--data", tmp_path)
     assert "skipped" in run.stdout
+
+
+@shipped
+def test_a_4d_cine_finds_its_end_systole(frames, tmp_path):
+    """A cine of real frames ED, ES, ED: the frame of smallest left ventricle cavity is frame 1."""
+    folder, truth = frames
+    images = [to_image((truth[name].image * 1200).astype(np.int16), truth[name].ijk_to_ras) for name in ("ed", "es",
+                                                                                                      "ed")]
+    sitk.WriteImage(sitk.JoinSeries(images), str(tmp_path / "cine.nii.gz"))
+    run = cli("segment", tmp_path / "cine.nii.gz", "-o", tmp_path / "ed.seg.nrrd", "--es-output",
+              tmp_path / "es.seg.nrrd", check=False)
+    assert run.returncode in (0, 1) and "end-diastole 0, end-systole 1" in run.stdout, run.stderr
+    assert (tmp_path / "es.seg.nrrd").is_file()

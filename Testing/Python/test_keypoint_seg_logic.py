@@ -144,3 +144,18 @@ def test_the_segmentation_saves_as_a_file_slicer_reloads(scene, logic, phantom, 
     assert segmentation.GetNumberOfSegments() == 3
     assert segmentation.GetNthSegment(0).GetName() == "Right ventricle cavity"
     assert "53085002" in segmentation.GetNthSegment(0).GetTerminology()
+
+
+def test_a_cine_is_segmented_at_its_chosen_frames_or_at_the_smallest_cavity(scene, logic, segmenter):
+    from KeypointSegLib.cine import sequence_from_frames
+
+    phantoms = [short_axis_phantom(slices=4, size=64, systole=phase) for phase in (0.0, 0.5, 1.0, 0.5)]
+    cine = sequence_from_frames(scene, [(p.image, p.ijk_to_ras) for p in phantoms], "cine")
+    chosen = logic.segmentCine(cine, 0, 2)
+    assert chosen.frames == (0, 2) and chosen.endSystole.segmentationNode.GetName() == "cine ES (frame 2) segmentation"
+    automatic = logic.segmentCine(cine)
+    cavities = {index: segmenter.segment(p.image, p.ijk_to_ras).volumes_ml["Left ventricle cavity"]
+                for index, p in enumerate(phantoms) if index}
+    assert automatic.frames[0] == 0 and automatic.frames[1] == min(cavities, key=cavities.get)
+    with pytest.raises(InputError, match="frames"):
+        logic.segmentCine(cine, 0, 7)
