@@ -119,6 +119,23 @@ def test_what_cannot_be_a_short_axis_stack_is_refused():
     broken[1, 3, 3] = np.nan
     with pytest.raises(InputError, match="NaN"):
         to_slices(broken, np.eye(4))
+    with pytest.raises(InputError, match="constant"):
+        to_slices(np.full((4, 32, 32), 7.0), np.eye(4))
+    flat = np.diag([1.0, 1.0, 0.0, 1.0])
+    with pytest.raises(InputError, match="orientation metadata"):
+        to_slices(short_axis_phantom(slices=4, size=32).image, flat)
+
+
+def test_thick_sheared_or_short_stacks_are_segmented_with_a_warning():
+    from KeypointEngineLib.cardiac.inference import CardiacSegmenter
+
+    phantom = short_axis_phantom(slices=2, size=64, slice_mm=14.0)
+    sheared = phantom.ijk_to_ras.copy()
+    sheared[0, 2] = 3.0  # the slice axis leans 12 degrees
+    output = CardiacSegmenter(network=_network(), device="cpu").segment(phantom.image, sheared)
+    text = " ".join(output.warnings)
+    assert "mm apart" in text and "only 2 slices" in text and "perpendicular" in text
+    assert output.labels.shape == phantom.image.shape
 
 
 def test_volumes_and_function_from_voxel_counts():

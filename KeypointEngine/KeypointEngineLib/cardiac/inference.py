@@ -13,7 +13,14 @@ from KeypointEngineLib.cardiac.keypoints import padded_batch, sift_keypoints
 from KeypointEngineLib.cardiac.measurements import STRUCTURES, Quality, quality, structure_volumes_ml
 from KeypointEngineLib.cardiac.network import KAFConfig, KAFUNet
 from KeypointEngineLib.cardiac.parameters import SegmentOptions
-from KeypointEngineLib.cardiac.preprocess import THICK_SLICE_MM, SliceStack, to_original_px, to_slices, to_volume
+from KeypointEngineLib.cardiac.preprocess import (
+    THICK_SLICE_MM,
+    SliceStack,
+    shear_degrees,
+    to_original_px,
+    to_slices,
+    to_volume,
+)
 from KeypointEngineLib.device import DeviceChoice, choose_device
 from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointEngineLib.jobs import Job, as_job
@@ -41,8 +48,11 @@ def postprocess(labels: np.ndarray) -> np.ndarray:
     return np.asarray(tensor[0]).astype(np.uint8)
 
 
-def stack_warnings(stack: SliceStack) -> list[str]:
+def stack_warnings(stack: SliceStack, ijk_to_ras: np.ndarray) -> list[str]:
     warnings = []
+    if shear_degrees(ijk_to_ras) > 1.0:
+        warnings.append(f"the voxel axes are {shear_degrees(ijk_to_ras):.1f} degrees from perpendicular (sheared "
+                        "orientation metadata): the labels follow the voxels, but check the header")
     if stack.spacing_mm[0] > THICK_SLICE_MM:
         warnings.append(f"slices are {stack.spacing_mm[0]:.1f} mm apart (over {THICK_SLICE_MM:g} mm): volumes and "
                         "ejection fractions are less accurate")
@@ -95,7 +105,8 @@ class CardiacSegmenter:
         job.report("Post-processing", 1.0)
         return CardiacSegmentation(labels, keypoints_in_ras(keypoints, stack, ijk_to_ras),
                                    structure_volumes_ml(labels, ijk_to_ras),
-                                   quality(labels, ijk_to_ras, stack.axis, raw), stack.axis, stack_warnings(stack))
+                                   quality(labels, ijk_to_ras, stack.axis, raw), stack.axis,
+                                   stack_warnings(stack, ijk_to_ras))
 
 
 def keypoints_in_ras(keypoints: list[np.ndarray], stack: SliceStack, ijk_to_ras: np.ndarray) -> np.ndarray:

@@ -43,6 +43,21 @@ def slice_axis(ijk_to_ras: np.ndarray) -> int:
     return largest if spacing[largest] > spacing[0] * 1.01 else 0
 
 
+def check_geometry(ijk_to_ras: np.ndarray) -> None:
+    """An InputError for orientation metadata no scanner writes: a zero or non-finite axis, or axes in one plane."""
+    matrix = np.asarray(ijk_to_ras, float)[:3, :3]
+    if not np.all(np.isfinite(matrix)) or np.any(spacing_of(ijk_to_ras) == 0) or abs(np.linalg.det(matrix)) < 1e-9:
+        raise InputError("The volume's orientation metadata is inconsistent (an axis of zero length, or axes in one "
+                         "plane): fix its header (spacing and direction), e.g. by re-exporting it from the scanner.")
+
+
+def shear_degrees(ijk_to_ras: np.ndarray) -> float:
+    """How far the voxel axes are from perpendicular (0 for any scanner's grid; gantry tilt gives a few degrees)."""
+    axes = np.asarray(ijk_to_ras, float)[:3, :3] / spacing_of(ijk_to_ras)
+    cosines = np.abs([axes[:, a] @ axes[:, b] for a, b in ((0, 1), (0, 2), (1, 2))])
+    return float(np.degrees(np.arcsin(np.clip(cosines.max(), 0.0, 1.0))))
+
+
 def normalise(array: np.ndarray) -> np.ndarray:
     """Intensities of any scanner range (int16 0-4000, floats 0-1) to 0..1: the 1st-99th percentile of the volume."""
     values = np.asarray(array, np.float32)
@@ -65,6 +80,9 @@ def to_slices(array: np.ndarray, ijk_to_ras: np.ndarray, spacing_mm: float = SPA
                          f"{array.shape}.")
     if not np.all(np.isfinite(array)):
         raise InputError("The volume has NaN or infinite voxels: fix or mask them (e.g. replace them by 0) first.")
+    if float(np.ptp(array)) == 0.0:
+        raise InputError("The volume is constant (every voxel the same): it holds no image to segment.")
+    check_geometry(ijk_to_ras)
     axis = slice_axis(ijk_to_ras)
     spacing = spacing_of(ijk_to_ras)[::-1]
     slices = np.moveaxis(normalise(array), axis, 0)
