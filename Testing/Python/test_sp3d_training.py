@@ -130,3 +130,19 @@ def test_stage_two_trains_on_real_volumes_with_pseudo_labels(tmp_path, labels):
     card = runner.export("sp3d-test", result.metrics, tmp_path / "export")
     assert "held out: held.nii.gz" in card.training_data and "a.nii.gz" in card.training_data
     assert (labels.get("label_detector") or "the stage-1 network") in card.training_data
+
+
+def test_soft_cell_targets_spread_a_keypoint_about_its_voxel_and_leave_empty_cells_to_the_dustbin():
+    from KeypointTraining.sp3d.losses import detection_loss, soft_cell_targets
+
+    classes = cell_classes(torch.tensor([[3.0, 5.0, 7.0]]), (16, 16, 16))[None]
+    targets = soft_cell_targets(classes, sigma=1.0)
+    torch.testing.assert_close(targets.sum(1), torch.ones(1, 2, 2, 2))
+    assert targets[0, :, 0, 0, 0].argmax() == classes[0, 0, 0, 0] < CELL ** 3  # peaked at the keypoint's voxel
+    assert (targets[0, CELL ** 3].flatten()[1:] == 1).all()  # the other cells: all dustbin
+    logits = torch.zeros(1, CELL ** 3 + 1, 2, 2, 2)
+    near, far = logits.clone(), logits.clone()
+    near[0, classes[0, 0, 0, 0] + 1, 0, 0, 0] = 5.0  # one voxel off the keypoint
+    far[0, 0, 0, 0, 0] = 5.0  # a corner of the cell, far from it
+    assert detection_loss(near, classes, 1.0) < detection_loss(far, classes, 1.0)
+    assert detection_loss(near, classes, 0.0) == pytest.approx(float(detection_loss(far, classes, 0.0)))
