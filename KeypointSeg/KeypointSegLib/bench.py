@@ -68,6 +68,8 @@ def run(args) -> int:
         figures = over_draws([summaries[member] for member in members])
         print(f"{configuration}: mean Dice {figures['mean_dice']:.3f} +- {figures['sd']:.3f} over "
               f"{figures['draws']} draws")
+    for line in _targets(summaries, groups):
+        print(line)
     print("Paper (KAF, ACDC Table 1; other data split, for reference): " + "; ".join(
         f"{method} M=2 {values[2]:.3f}, M=6 {values[6]:.3f}" for method, values in PAPER.items()))
     report = {"summaries": summaries, "few_shot": {c: over_draws([summaries[m] for m in ms])
@@ -106,7 +108,32 @@ def _segmenters(models: str, checkpoints: Path | None) -> dict:
         registry = ModelRegistry(checkpoints)
         for card in registry.cards():
             segmenters[card.name] = CardiacSegmenter(card.name, registry=registry)
+            print(f"{card.name}: {card.recipe_command}")
     return segmenters
+
+
+def _targets(summaries: dict, groups: dict[str, list[str]]) -> list[str]:
+    """Issue 16's targets, each with the figures it is judged on and whether it is met in this run."""
+    from KeypointEvaluationLib.cardiac.benchmark import over_draws
+
+    lines = []
+    if "kaf-unet" in summaries:
+        dice = summaries["kaf-unet"]["all"]["mean_dice"]
+        lines.append(f"Target: shipped KAF-UNet mean Dice >= 0.90: {dice:.3f} ({'met' if dice >= 0.90 else 'NOT met'})")
+    if {"kaf-unet", "unet"} <= set(summaries):
+        kaf, plain = (summaries[name]["seconds_per_volume"] for name in ("kaf-unet", "unet"))
+        lines.append(f"Target: KAF-UNet inference <= 1.5x the plain UNet's: {kaf:.2f} s vs {plain:.2f} s per volume, "
+                     f"{kaf / plain:.2f}x ({'met' if kaf <= 1.5 * plain else 'NOT met'})")
+    for m in (2, 6):
+        names = {key: f"{key}-m{m}" for key in ("kaf-pretrained", "unet-random", "kaf-random", "unet-pretrained")}
+        found = {key: over_draws([summaries[n] for n in groups[name]]) for key, name in names.items() if name in groups}
+        if {"kaf-pretrained", "unet-random"} <= set(found):
+            kaf, plain = found["kaf-pretrained"], found["unet-random"]
+            met = kaf["mean_dice"] - plain["mean_dice"] > max(kaf["sd"], plain["sd"])
+            lines.append(f"Target: M={m}, KAF pretrained beats the plain UNet by more than one sd: "
+                         f"{kaf['mean_dice']:.3f} +- {kaf['sd']:.3f} vs {plain['mean_dice']:.3f} +- {plain['sd']:.3f} "
+                         f"({'met' if met else 'NOT met'})")
+    return lines
 
 
 def _few_shot_groups(summaries: dict) -> dict[str, list[str]]:

@@ -26,15 +26,16 @@ class SegmentCommand:
                         "segmentation file: 'Right ventricle cavity', 'Left ventricle myocardium', 'Left ventricle "
                         "cavity', on IN's own geometry. With --es (the end-systolic frame of the same cine; IN is "
                         "then end-diastole) the report also gives ejection fractions and myocardial mass; so does a "
-                        "4D cine as IN (its frames --ed-frame and --es-frame; by default the first frame and the one "
-                        "of smallest left ventricle cavity, found by segmenting every frame). A result "
+                        "4D cine as IN (its frames --ed-frame and --es-frame; by default those of largest and smallest "
+                        "left ventricle cavity, found by segmenting every frame). A result "
                         "the quality flag doubts is written with a warning (exit 1 with --require-confident).")
         parser.add_argument("volume", type=Path,
                             help="short-axis frame (end-diastole when --es is given), or a 4D cine (4D NIfTI)")
         parser.add_argument("-o", "--output", type=Path, required=True, help="segmentation to write (.seg.nrrd)")
         parser.add_argument("--es", type=Path, help="the end-systolic frame of the same cine")
         parser.add_argument("--es-output", type=Path, help="the end-systolic segmentation (.seg.nrrd)")
-        parser.add_argument("--ed-frame", type=int, default=0, help="of a 4D cine: the end-diastolic frame (default 0)")
+        parser.add_argument("--ed-frame", type=int, help="of a 4D cine: the end-diastolic frame, 0-based (default: "
+                                                         "the frame of largest LV cavity)")
         parser.add_argument("--es-frame", type=int, help="of a 4D cine: the end-systolic frame (default: the frame "
                                                          "of smallest LV cavity)")
         parser.add_argument("--keypoints", type=Path, help="write the KAF keypoints of IN (.mrk.json)")

@@ -28,6 +28,7 @@ class SegmentResult:
     quality: object  # KeypointEngineLib.cardiac.measurements.Quality: ok, reasons
     keypointsNode: object | None = None  # "<volume> KAF keypoints" when asked for
     warnings: list = field(default_factory=list)
+    tableNode: object | None = None  # "<volume> volumes" (one frame segmented alone; a cycle has its own table)
 
 
 @dataclass
@@ -58,19 +59,19 @@ class KeypointSegLogic:
         return self._segmenters[key]
 
     def segment(self, volumeNode, model=MODELS[0], batchSlices=int(BATCH_SLICES.default),
-                keypointsPerSlice=int(KEYPOINTS.default), postprocess=True, createKeypoints=False, device=None,
-                job=None) -> SegmentResult:
+                keypointDensity=int(KEYPOINTS.default), postprocess=True, createKeypoints=False, device=None,
+                createTable=True, job=None) -> SegmentResult:
         """Segment the short-axis stack `volumeNode` (one cine frame, any geometry and intensity range) into a new
-        segmentation node beside it. `job` reports progress and can cancel (JobCancelled; the scene is as it
-        was)."""
-        return run_blocking(self.segmentationTask(volumeNode, model, batchSlices, keypointsPerSlice, postprocess,
-                                                  createKeypoints, device), job)
+        segmentation node beside it. `keypointDensity`: SIFT keypoints per 16 cm square of a slice (as trained).
+        `job` reports progress and can cancel (JobCancelled; the scene is as it was)."""
+        return run_blocking(self.segmentationTask(volumeNode, model, batchSlices, keypointDensity, postprocess,
+                                                  createKeypoints, device, createTable), job)
 
     def segmentationTask(self, volumeNode, model=MODELS[0], batchSlices=int(BATCH_SLICES.default),
-                         keypointsPerSlice=int(KEYPOINTS.default), postprocess=True, createKeypoints=False,
-                         device=None) -> Task:
+                         keypointDensity=int(KEYPOINTS.default), postprocess=True, createKeypoints=False,
+                         device=None, createTable=True) -> Task:
         """segment() as a Task (prepare -> work -> apply), for the GUI to run the work off Qt's main thread."""
-        options = SegmentOptions(int(batchSlices), keypoints=int(keypointsPerSlice), postprocess=postprocess).check()
+        options = SegmentOptions(int(batchSlices), keypoints=int(keypointDensity), postprocess=postprocess).check()
         if model not in MODELS:
             raise InputError(f"Unknown model {model!r}: use one of {', '.join(MODELS)}.")
 
@@ -82,7 +83,13 @@ class KeypointSegLogic:
             return self.segmenter(model, device).segment(array, ijkToRas, options, job)
 
         def apply(output):
-            return self._resultNodes(volumeNode, output, createKeypoints)
+            with created_nodes() as created:
+                result = self._resultNodes(volumeNode, output, createKeypoints)
+                created += [node for node in (result.segmentationNode, result.keypointsNode) if node]
+                if createTable:
+                    result.tableNode = measurementTable(volumeNode.GetScene(), {}, result, None,
+                                                        f"{volumeNode.GetName()} volumes")
+            return result
 
         return Task(prepare, work, apply)
 
@@ -100,7 +107,7 @@ class KeypointSegLogic:
             raise InputError("Select two different frames of one cine: end-diastole and end-systole.")
         if tableNode is not None and not tableNode.IsA("vtkMRMLTableNode"):
             raise InputError(f"The output {tableNode.GetName()!r} is not a table; choose one, or 'Create new table'.")
-        tasks = [self.segmentationTask(volume, model, device=device, **options)
+        tasks = [self.segmentationTask(volume, model, device=device, createTable=False, **options)
                  for volume in (endDiastoleVolume, endSystoleVolume)]
 
         def prepare():
@@ -128,15 +135,15 @@ class KeypointSegLogic:
 
         return Task(prepare, work, apply)
 
-    def segmentCine(self, cineNode, endDiastoleFrame=0, endSystoleFrame=None, model=MODELS[0], tableNode=None,
+    def segmentCine(self, cineNode, endDiastoleFrame=None, endSystoleFrame=None, model=MODELS[0], tableNode=None,
                     device=None, job=None, **options) -> CycleResult:
-        """A 4D cine (a sequence node of short-axis volumes): the end-diastolic frame (default 0, where ECG-triggered
-        cines start) and the end-systolic one (default: the frame of smallest left ventricle cavity, found by
-        segmenting every frame) added to the scene as volumes, segmented and measured as in segmentCycle()."""
+        """A 4D cine (a sequence node of short-axis volumes) at its end-diastolic and end-systolic frames: given, or
+        found by segmenting every frame (end-diastole: the largest left ventricle cavity; end-systole: the smallest).
+        The two frames are added to the scene as volumes, then segmented and measured as in segmentCycle()."""
         return run_blocking(self.cineTask(cineNode, endDiastoleFrame, endSystoleFrame, model, tableNode, device,
                                           **options), job)
 
-    def cineTask(self, cineNode, endDiastoleFrame=0, endSystoleFrame=None, model=MODELS[0], tableNode=None,
+    def cineTask(self, cineNode, endDiastoleFrame=None, endSystoleFrame=None, model=MODELS[0], tableNode=None,
                  device=None, **options) -> Task:
         if cineNode is None or not cineNode.IsA("vtkMRMLSequenceNode"):
             raise InputError("Select a cine: a sequence of short-axis volumes (or load a 4D NIfTI as a sequence).")
@@ -145,10 +152,10 @@ class KeypointSegLogic:
             if frame is not None and not 0 <= int(frame) < count:
                 raise InputError(f"Frame {frame} asked of the cine {cineNode.GetName()!r}, which has {count} frames "
                                  f"(0-{count - 1}).")
-        if count < 2 or endDiastoleFrame == endSystoleFrame:
+        if count < 2 or (endDiastoleFrame is not None and endDiastoleFrame == endSystoleFrame):
             raise InputError("A cine needs two different frames for end-diastole and end-systole.")
         segmentOptions = SegmentOptions(int(options.get("batchSlices", BATCH_SLICES.default)),
-                                        keypoints=int(options.get("keypointsPerSlice", KEYPOINTS.default)),
+                                        keypoints=int(options.get("keypointDensity", KEYPOINTS.default)),
                                         postprocess=options.get("postprocess", True)).check()
 
         def prepare():
@@ -156,18 +163,21 @@ class KeypointSegLogic:
 
         def work(frames, job):
             segmenter = self.segmenter(model, device)
-            ed = int(endDiastoleFrame)
-            if endSystoleFrame is not None:
-                chosen = {ed: None, int(endSystoleFrame): None}
-            else:  # every frame, to find the smallest LV cavity
-                chosen = {index: None for index in range(count)}
-            for step, index in enumerate(chosen):
-                chosen[index] = segmenter.segment(*frames[index], segmentOptions,
-                                                  job.scaled(step / len(chosen), (step + 1) / len(chosen)))
+            given = [int(frame) for frame in (endDiastoleFrame, endSystoleFrame) if frame is not None]
+            wanted = given if len(given) == 2 else range(count)  # a frame to find: segment them all
+            outputs = {}
+            for step, index in enumerate(wanted):
+                outputs[index] = segmenter.segment(*frames[index], segmentOptions,
+                                                   job.scaled(step / len(wanted), (step + 1) / len(wanted)))
+
+            def cavity(index):
+                return outputs[index].volumes_ml["Left ventricle cavity"]
+
+            ed = int(endDiastoleFrame) if endDiastoleFrame is not None else max(
+                (index for index in outputs if index != endSystoleFrame), key=cavity)
             es = int(endSystoleFrame) if endSystoleFrame is not None else min(
-                (index for index in chosen if index != ed),
-                key=lambda index: chosen[index].volumes_ml["Left ventricle cavity"])
-            return (ed, frames[ed], chosen[ed]), (es, frames[es], chosen[es])
+                (index for index in outputs if index != ed), key=cavity)
+            return (ed, frames[ed], outputs[ed]), (es, frames[es], outputs[es])
 
         def apply(worked):
             from KeypointEngineLib.cardiac.measurements import cardiac_function
@@ -259,12 +269,17 @@ def placeBeside(node, volumeNode) -> None:
         hierarchy.CreateItem(parent, node)
 
 
-def measurementTable(scene, function: dict, ed: SegmentResult, es: SegmentResult, name: str, node=None):
-    """A table node: one row per measurement (the function, then each structure's ED and ES volume)."""
+def measurementTable(scene, function: dict, ed: SegmentResult, es: SegmentResult | None, name: str, node=None):
+    """A table node: one row per measurement (the function, then each structure's ED and ES volume; a single frame:
+    its volumes)."""
     import vtk
 
-    rows = list(function.items()) + [(f"{structure} ED (mL)", value) for structure, value in ed.volumesMl.items()] + [
-        (f"{structure} ES (mL)", value) for structure, value in es.volumesMl.items()]
+    if es is None:
+        rows = [(f"{structure} (mL)", value) for structure, value in ed.volumesMl.items()]
+    else:
+        rows = list(function.items())
+        for phase, result in (("ED", ed), ("ES", es)):
+            rows += [(f"{structure} {phase} (mL)", value) for structure, value in result.volumesMl.items()]
     if node is None:
         node = scene.AddNewNodeByClass("vtkMRMLTableNode", name)
     table = node.GetTable()

@@ -175,3 +175,19 @@ def test_quality_flag_accepts_the_expert_labels_of_real_acdc_frames():
     frames = list(h5_frames(shared_data("acdc-sample")))
     verdicts = [quality(frame.labels, frame.ijk_to_ras, 0, raw=frame.labels) for frame in frames]
     assert sum(verdict.ok for verdict in verdicts) >= len(frames) - 1, [v.reasons for v in verdicts]
+
+
+def test_post_processing_keeps_a_cavity_the_myocardium_closes_around():
+    """MONAI's FillHoles alone would give the whole enclosed LV cavity to the myocardium."""
+    from KeypointEngineLib.cardiac.inference import postprocess
+
+    labels = np.zeros((8, 40, 40), np.uint8)
+    labels[1:7, 8:32, 8:32] = 2  # a closed myocardial shell: apex and base capped
+    labels[2:6, 12:28, 12:28] = 3
+    labels[2:6, 18, 18] = 0  # a hole in the cavity: filled as cavity
+    labels[3, 30, 30] = 0  # a hole in the wall: filled as wall
+    labels[1:7, 34:38, 8:32] = 1
+    labels[4, 0:2, 0:2] = 1  # a stray speck of RV: removed
+    cleaned = postprocess(labels)
+    assert (cleaned == 3).sum() == 4 * 16 * 16 and cleaned[3, 30, 30] == 2
+    assert cleaned[4, 0, 0] == 0 and (cleaned == 1).sum() == 6 * 4 * 24

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from KeypointEngineLib.cardiac.keypoints import padded_batch, sift_keypoints
+from KeypointEngineLib.cardiac.keypoints import TRAINING_CROP, padded_batch, sift_keypoints
 from KeypointEngineLib.cardiac.measurements import STRUCTURES, Quality, quality, structure_volumes_ml
 from KeypointEngineLib.cardiac.network import KAFConfig, KAFUNet
 from KeypointEngineLib.cardiac.parameters import SegmentOptions
@@ -37,15 +37,24 @@ class CardiacSegmentation:
     warnings: list[str] = field(default_factory=list)
 
 
-def postprocess(labels: np.ndarray) -> np.ndarray:
-    """Each structure one piece without holes (MONAI KeepLargestConnectedComponent, FillHoles)."""
+def postprocess(labels: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Each structure one piece (MONAI KeepLargestConnectedComponent, in 3D) without holes (MONAI FillHoles, in each
+    slice along `axis`).
+
+    Holes are filled slice by slice, innermost structure first (LV cavity, myocardium, RV), and only where they are
+    background: MONAI's FillHoles gives a label everything it encloses, so a myocardium that closes around the
+    cavity (an apical cap, a basal ring) would otherwise swallow the cavity.
+    """
     from monai.transforms import FillHoles, KeepLargestConnectedComponent
 
-    values = list(STRUCTURES)
     tensor = torch.from_numpy(labels.astype(np.int64))[None]
-    tensor = KeepLargestConnectedComponent(applied_labels=values, independent=True)(tensor)
-    tensor = FillHoles(applied_labels=values)(tensor)
-    return np.asarray(tensor[0]).astype(np.uint8)
+    kept = np.asarray(KeepLargestConnectedComponent(applied_labels=list(STRUCTURES), independent=True)(tensor)[0])
+    result = np.moveaxis(kept.astype(np.uint8), axis, 0).copy()
+    for section in result:
+        for value in sorted(STRUCTURES, reverse=True):  # LV cavity (3) inside myocardium (2); RV (1) last
+            filled = np.asarray(FillHoles(applied_labels=[value])(torch.from_numpy(section.astype(np.int64))[None])[0])
+            section[(filled == value) & (section == 0)] = value
+    return np.moveaxis(result, 0, axis)
 
 
 def stack_warnings(stack: SliceStack, ijk_to_ras: np.ndarray) -> list[str]:
@@ -79,7 +88,10 @@ class CardiacSegmenter:
         """((Z, C, H, W) softmax on the working slices, [per-slice (N, 2) keypoints in working px])."""
         job = as_job(job)
         fused = self.network.config.keypoint_fusion
-        keypoints = [sift_keypoints(image, options.keypoints) if fused else np.zeros((0, 2), np.float32)
+        height, width = stack.working_shape
+        # as dense as in training (`keypoints` per 128² crop), on the slice itself, not its zero padding
+        count = max(int(round(options.keypoints * height * width / TRAINING_CROP ** 2)), options.keypoints)
+        keypoints = [sift_keypoints(image[:height, :width], count) if fused else np.zeros((0, 2), np.float32)
                      for image in stack.images]
         outputs, count = [], len(stack.images)
         for start in job.steps("Segmenting slices", range(0, count, options.batch_slices),
@@ -101,7 +113,7 @@ class CardiacSegmenter:
         probabilities, keypoints = self.probabilities(stack, options, job.scaled(0.05, 0.9))
         raw = to_volume(probabilities, stack)
         job.report("Post-processing", 0.9)
-        labels = postprocess(raw) if options.postprocess else raw
+        labels = postprocess(raw, stack.axis) if options.postprocess else raw
         job.report("Post-processing", 1.0)
         return CardiacSegmentation(labels, keypoints_in_ras(keypoints, stack, ijk_to_ras),
                                    structure_volumes_ml(labels, ijk_to_ras),

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import torch
 
-MAX_KEYPOINTS = 128  # per slice: SIFT's strongest; a short-axis slice at 1.25 mm rarely has more worth attending to
+MAX_KEYPOINTS = 128  # per training crop: SIFT's strongest; inference keeps that density over a whole slice
+TRAINING_CROP = 128  # px at 1.25 mm: the crops KAF-UNet trains on (16 cm, the heart and its surroundings)
 
 
 def sift_keypoints(image: np.ndarray, max_count: int = MAX_KEYPOINTS) -> np.ndarray:

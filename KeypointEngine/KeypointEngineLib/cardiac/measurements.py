@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from KeypointEngineLib.geometry import spacing_of
-
 STRUCTURES = {1: "Right ventricle cavity", 2: "Left ventricle myocardium", 3: "Left ventricle cavity"}
 RV, MYO, LV = 1, 2, 3
 MYOCARDIUM_DENSITY = 1.05  # g/mL
@@ -20,7 +18,7 @@ PLAUSIBLE_ML = (2.0, 700.0)  # any structure outside: not a heart, or not segmen
 
 
 def structure_volumes_ml(labels: np.ndarray, ijk_to_ras: np.ndarray) -> dict[str, float]:
-    voxel_ml = float(np.prod(spacing_of(ijk_to_ras))) / 1000.0
+    voxel_ml = abs(float(np.linalg.det(np.asarray(ijk_to_ras, float)[:3, :3]))) / 1000.0  # sheared voxels too
     return {name: float((labels == value).sum()) * voxel_ml for value, name in STRUCTURES.items()}
 
 

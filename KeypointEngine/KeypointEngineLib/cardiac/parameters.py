@@ -12,7 +12,8 @@ FRAMES = ("ED", "ES")  # the cine frames segmented by default
 
 BATCH_SLICES = Range("slices per batch", 8, 1, 256, "", "8 suits a laptop; more is faster on a GPU.")
 SPACING_MM = Range("in-plane working spacing", 1.25, 0.5, 4.0, "mm", "the shipped models were trained at 1.25 mm.")
-KEYPOINTS = Range("keypoints per slice", 128, 1, 1024, "", "128 SIFT keypoints per slice, as trained.")
+KEYPOINTS = Range("keypoints per 128² px", 128, 1, 1024, "",
+                  "128 SIFT keypoints per 16 cm square of a slice, as trained.")
 
 
 @dataclass(frozen=True)

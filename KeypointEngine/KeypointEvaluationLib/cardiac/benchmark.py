@@ -55,9 +55,12 @@ def score(prediction: np.ndarray, truth: np.ndarray, ijk_to_ras: np.ndarray) -> 
     hd95 = hd95[0].tolist()
     names = list(STRUCTURES.values())
     empty = [not (prediction == value).any() for value in STRUCTURES]
-    return ({name: 0.0 if miss else float(value) for name, value, miss in zip(names, dice, empty, strict=True)},
-            {name: None if miss or not np.isfinite(value) else float(value)
-             for name, value, miss in zip(names, hd95, empty, strict=True)})
+    absent = [not (truth == value).any() for value in STRUCTURES]  # MONAI gives NaN: agreement is 1, else 0
+    dice = [float(missed) if gone else 0.0 if miss else float(value)
+            for value, miss, gone, missed in zip(dice, empty, absent, empty, strict=True)]
+    return (dict(zip(names, dice, strict=True)),
+            {name: None if miss or gone or not np.isfinite(value) else float(value)
+             for name, value, miss, gone in zip(names, hd95, empty, absent, strict=True)})
 
 
 def evaluate(segmenter, frames: list[CardiacFrame], options=None, job=None) -> list[FrameScore]:

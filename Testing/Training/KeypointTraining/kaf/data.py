@@ -19,11 +19,11 @@ from monai.transforms import (
     RandGaussianNoised,
 )
 
-from KeypointEngineLib.cardiac.keypoints import padded_batch, sift_keypoints
+from KeypointEngineLib.cardiac.keypoints import TRAINING_CROP, padded_batch, sift_keypoints
 from KeypointEngineLib.cardiac.preprocess import SPACING_MM, to_slices
 from KeypointEvaluationLib.cardiac.datasets import CardiacFrame
 
-CROP = 128  # px at 1.25 mm: 16 cm, the heart and its surroundings
+CROP = TRAINING_CROP  # px at 1.25 mm: 16 cm, the heart and its surroundings
 
 
 @dataclass
