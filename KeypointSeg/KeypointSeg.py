@@ -53,6 +53,7 @@ class KeypointSeg(ScriptedLoadableModule):
 class KeypointSegParameterNode:
     inputVolume: slicer.vtkMRMLScalarVolumeNode
     endSystoleVolume: slicer.vtkMRMLScalarVolumeNode
+    wholeCine: bool = False
     model: Annotated[str, Choice(list(MODELS))] = MODELS[0]
     createKeypoints: bool = False
     batchSlices: Annotated[int, WithinRange(BATCH_SLICES.minimum, BATCH_SLICES.maximum)] = int(BATCH_SLICES.default)
@@ -81,6 +82,9 @@ class KeypointSegWidget(KeypointPanel):
         options = dict(batchSlices=parameters.batchSlices, postprocess=parameters.postprocess,
                        createKeypoints=parameters.createKeypoints)
         device = None if parameters.useGpu else "cpu"
+        if parameters.wholeCine:
+            return self.logic.cineTask(cineOf(parameters.inputVolume), model=parameters.model,
+                                       tableNode=parameters.outputTable, device=device, **options)
         if parameters.endSystoleVolume is not None:
             return self.logic.cycleTask(parameters.inputVolume, parameters.endSystoleVolume, parameters.model,
                                         parameters.outputTable, device, **options)
@@ -105,6 +109,17 @@ class KeypointSegWidget(KeypointPanel):
             slicer.app.layoutManager().setLayout(slicer.vtkMRMLLayoutNode.SlicerLayoutFourUpTableView)
             slicer.app.applicationLogic().GetSelectionNode().SetActiveTableID(result.tableNode.GetID())
             slicer.app.applicationLogic().PropagateTableSelection()
+
+
+def cineOf(volumeNode):
+    """The sequence (cine) whose frame `volumeNode` shows, through its sequence browser; an InputError otherwise."""
+    from KeypointEngineLib.errors import InputError
+
+    browser = slicer.modules.sequences.logic().GetFirstBrowserNodeForProxyNode(volumeNode) if volumeNode else None
+    if browser is None:
+        raise InputError("The selected volume is not a frame of a loaded cine: load the 4D image as a sequence "
+                         "(e.g. a 4D NIfTI), or untick Whole cine.")
+    return browser.GetMasterSequenceNode()
 
 
 class KeypointSegTest(ScriptedLoadableModuleTest):

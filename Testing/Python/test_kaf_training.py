@@ -90,6 +90,7 @@ def test_mnms_labels_are_mapped_to_acdcs_and_frames_taken_from_its_table(tmp_pat
     table.write_text("External code,VendorName,ED,ES\nA0S9V9,Siemens,0,2\nMISSING,GE,0,9\n")
     frames = list(mnms_frames(tmp_path, table))
     assert [(f.patient, f.phase) for f in frames] == [(code, "ED"), (code, "ES")]
+    assert [f.phase for f in training_frames(tmp_path, mnms_table=table)] == ["ED", "ES"]  # the recipes read it so
     np.testing.assert_array_equal(frames[1].labels, phantoms[2].labels)
     np.testing.assert_array_equal(frames[0].image, phantoms[0].image.astype(np.float32))
 

@@ -67,7 +67,7 @@ def pretraining_losses(model: Pretraining, batch: dict, weights=(1.0, 1.0, 0.01)
 def kaf_pretrain_recipe(config: TrainConfig) -> Recipe:
     options = config.recipe_options
     folder = data_folder(options)
-    frames = training_frames(folder)
+    frames = training_frames(folder, mnms_table=options.get("mnms_table"))
     if not frames:
         raise FileNotFoundError(f"No ACDC frames under {folder} (acdc-sample/, acdc-train/ or patientNNN/ folders).")
     working = [working_frame(frame, labelled=False) for frame in frames]

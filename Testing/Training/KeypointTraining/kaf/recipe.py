@@ -3,7 +3,8 @@ cross-entropy (+ Dice), from scratch or from pretrained weights.
 
 Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   data              folder holding acdc-sample/ and acdc-train/ (default $KEYPOINT_DATA or ../shared/data), or a real
-                    ACDC release (patientNNN/ folders with Info.cfg)
+                    ACDC release (patientNNN/ folders with Info.cfg), or M&Ms subject folders (with mnms_table)
+  mnms_table        the M&Ms CSV (External code, ED, ES): read `data` as M&Ms
   architecture      "kaf" (default) or "unet"
   labelled          number of labelled training patients (default: all 60 outside the validation split); fewer are
                     drawn with `draw` (seed) for the few-shot runs
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from KeypointEngineLib.cardiac.network import KAFConfig, KAFUNet
-from KeypointEvaluationLib.cardiac.datasets import acdc_release_frames, h5_frames
+from KeypointEvaluationLib.cardiac.datasets import acdc_release_frames, h5_frames, mnms_frames
 from KeypointEvaluationLib.cardiac.splits import VALIDATION_PATIENTS
 from KeypointTraining.config import TrainConfig
 from KeypointTraining.kaf.data import CROP, SliceSamples, collate, working_frame
@@ -37,9 +38,11 @@ def data_folder(options: dict) -> Path:
                 Path(__file__).resolve().parents[5] / "shared" / "data")
 
 
-def training_frames(folder: Path, exclude=VALIDATION_PATIENTS):
-    """Every labelled ED/ES frame under `folder` (the shared HDF5 folders, or a real ACDC release), minus the
-    validation patients."""
+def training_frames(folder: Path, exclude=VALIDATION_PATIENTS, mnms_table: Path | None = None):
+    """Every labelled ED/ES frame under `folder` (the shared HDF5 folders, a real ACDC release, or M&Ms with its
+    table), minus the validation patients."""
+    if mnms_table is not None:
+        return [frame for frame in mnms_frames(folder, Path(mnms_table)) if frame.patient not in exclude]
     frames = [frame for sub in ("acdc-sample", "acdc-train") for frame in h5_frames(folder / sub)]
     if not frames:
         frames = list(acdc_release_frames(folder))
@@ -68,9 +71,10 @@ def segmentation_loss(name: str):
 def kaf_unet_recipe(config: TrainConfig) -> Recipe:
     options = config.recipe_options
     folder = data_folder(options)
-    frames = training_frames(folder)
+    frames = training_frames(folder, mnms_table=options.get("mnms_table"))
     if not frames:
-        raise FileNotFoundError(f"No ACDC frames under {folder} (acdc-sample/, acdc-train/ or patientNNN/ folders).")
+        raise FileNotFoundError(f"No ACDC frames under {folder} (acdc-sample/, acdc-train/ or patientNNN/ folders), "
+                                "nor M&Ms subjects with recipe_options.mnms_table.")
     count = options.get("labelled")
     chosen = labelled_patients(sorted({frame.patient for frame in frames}), None if count is None else int(count),
                                int(options.get("draw", 0)))
