@@ -7,5 +7,5 @@ _HERE = Path(__file__).resolve().parent
 
 MODEL_FOLDERS = (_HERE.parent / "Resources" / "Models", _HERE / "Models")  # source checkout or Slicer; wheel
 COMMANDS = ("KeypointSegLib.cli:SegmentCommand",)  # slicer-keypoints segment
-BENCHMARKS = ("KeypointSegLib.bench",)  # bench segment
+BENCHMARKS = ("KeypointSegLib.bench", "KeypointSegLib.bench_speed")  # bench segment, segment-speed
 DEMOS = ("KeypointSegLib.demo",)  # part of slicer-keypoints demo
