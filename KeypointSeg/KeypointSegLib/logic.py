@@ -118,20 +118,13 @@ class KeypointSegLogic:
                     for index, (task, volume) in enumerate(zip(tasks, volumes, strict=True))]
 
         def apply(outputs):
-            from KeypointEngineLib.cardiac.measurements import cardiac_function
-
             with created_nodes() as created:  # a failure in the second frame's nodes removes the first's too
                 results = []
                 for task, output in zip(tasks, outputs, strict=True):
                     results.append(task.apply(output))
                     created += [node for node in (results[-1].segmentationNode, results[-1].keypointsNode) if node]
-                ed, es = results
-                function = cardiac_function(ed.volumesMl, es.volumesMl)
-                table = measurementTable(endDiastoleVolume.GetScene(), function, ed, es,
-                                         f"{endDiastoleVolume.GetName()} cardiac function", tableNode)
-                if table is not tableNode:
-                    created.append(table)
-            return CycleResult(ed, es, function, table)
+                return measuredCycle(endDiastoleVolume.GetScene(), endDiastoleVolume.GetName(), results, tableNode,
+                                     created)
 
         return Task(prepare, work, apply)
 
@@ -180,7 +173,6 @@ class KeypointSegLogic:
             return (ed, frames[ed], outputs[ed]), (es, frames[es], outputs[es])
 
         def apply(worked):
-            from KeypointEngineLib.cardiac.measurements import cardiac_function
             from KeypointMRMLLib.volumes import volume_from_array
 
             scene = cineNode.GetScene()
@@ -191,12 +183,8 @@ class KeypointSegLogic:
                     created.append(volume)
                     results.append(self._resultNodes(volume, output, options.get("createKeypoints", False)))
                     created += [node for node in (results[-1].segmentationNode, results[-1].keypointsNode) if node]
-                ed, es = results
-                function = cardiac_function(ed.volumesMl, es.volumesMl)
-                table = measurementTable(scene, function, ed, es, f"{cineNode.GetName()} cardiac function", tableNode)
-                if table is not tableNode:
-                    created.append(table)
-            return CycleResult(ed, es, function, table, frames=(worked[0][0], worked[1][0]))
+                return measuredCycle(scene, cineNode.GetName(), results, tableNode, created,
+                                     (worked[0][0], worked[1][0]))
 
         return Task(prepare, work, apply)
 
@@ -267,6 +255,19 @@ def placeBeside(node, volumeNode) -> None:
         hierarchy.SetItemParent(item, parent)
     else:  # Slicer's application makes the item when the node is added; slicer-core alone does not
         hierarchy.CreateItem(parent, node)
+
+
+def measuredCycle(scene, name: str, results: list, tableNode, created: list, frames=None) -> CycleResult:
+    """The ventricular function of an (ED, ES) pair of results, in a table node (new, added to `created`, unless
+    `tableNode` is given)."""
+    from KeypointEngineLib.cardiac.measurements import cardiac_function
+
+    ed, es = results
+    function = cardiac_function(ed.volumesMl, es.volumesMl)
+    table = measurementTable(scene, function, ed, es, f"{name} cardiac function", tableNode)
+    if table is not tableNode:
+        created.append(table)
+    return CycleResult(ed, es, function, table, frames)
 
 
 def measurementTable(scene, function: dict, ed: SegmentResult, es: SegmentResult | None, name: str, node=None):
