@@ -29,6 +29,9 @@ def add_parser(subparsers):
     parser.add_argument("--checkpoints", type=Path, metavar="FOLDER",
                         help="also every exported model (card + weights) in FOLDER, e.g. the few-shot runs")
     parser.add_argument("--patients", type=int, default=13, help="first N validation patients (default all 13)")
+    parser.add_argument("--calibrate", type=int, metavar="N",
+                        help="instead: the first N training patients (never the validation ones), and the quality "
+                             "flag's precision and recall there under a grid of its thresholds")
     parser.add_argument("--json", type=Path, help="write the summaries and every frame's scores as JSON")
     parser.add_argument("--plot", type=Path, help="write Dice per structure and model as PNG")
     parser.add_argument("--card", type=Path, metavar="MODEL_JSON",
@@ -46,7 +49,8 @@ def run(args) -> int:
         raise InputError(f"The model card {args.card} does not exist; give the .json beside the weights.")
     if args.patients < 1:
         raise InputError(f"--patients must be 1 or more, not {args.patients}.")
-    frames = _validation_frames(data_folder(args.data), args.patients)
+    frames = (_training_frames(data_folder(args.data), args.calibrate) if args.calibrate
+              else _validation_frames(data_folder(args.data), args.patients))
     if not frames:
         print(f"bench segment: skipped: no ACDC validation frames under {data_folder(args.data)} (acdc-sample/, "
               "acdc-train/); give --data.")
@@ -63,6 +67,15 @@ def run(args) -> int:
         scores[name] = evaluate(segmenter, frames)
         summaries[name] = summarise(scores[name])
         _print_summary(name, summaries[name])
+    if args.calibrate:
+        from KeypointEvaluationLib.cardiac.benchmark import calibration
+
+        for name in summaries:
+            print(f"{name}: quality flag on {len(frames)} training frames (right = mean Dice >= 0.8: "
+                  f"{sum(s.mean_dice >= 0.8 for s in scores[name])})")
+            for row in calibration(scores[name]):
+                print(f"  kept >= {row['kept_fraction']:.1f}, ringed >= {row['ringed']:.1f}: {row['flagged']} "
+                      f"flagged ok, precision {_figure(row['precision'])}, recall {_figure(row['recall'])}")
     groups = _few_shot_groups(summaries)
     for configuration, members in groups.items():
         figures = over_draws([summaries[member] for member in members])
@@ -96,6 +109,20 @@ def _validation_frames(data: Path, count: int):
     chosen = set(VALIDATION_PATIENTS[:count])
     return [frame for folder in ("acdc-sample", "acdc-train") for frame in h5_frames(data / folder)
             if frame.patient in chosen]
+
+
+def _figure(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _training_frames(data: Path, count: int):
+    from KeypointEvaluationLib.cardiac.datasets import h5_frames
+    from KeypointEvaluationLib.cardiac.splits import VALIDATION_PATIENTS
+
+    frames = [frame for folder in ("acdc-sample", "acdc-train") for frame in h5_frames(data / folder)
+              if frame.patient not in VALIDATION_PATIENTS]
+    chosen = sorted({frame.patient for frame in frames})[:count]
+    return [frame for frame in frames if frame.patient in chosen]
 
 
 def _segmenters(models: str, checkpoints: Path | None) -> dict:

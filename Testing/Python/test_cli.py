@@ -64,6 +64,15 @@ def test_demo_writes_a_scene_that_reloads_with_every_node_and_file(tmp_path):
     head = json.loads((tmp_path / "demo" / "sp3d-match-report.json").read_text())
     assert head["success"] and head["confident"] and head["tre_mm"] < 2.0
     assert read_image_2d(tmp_path / "demo" / "previews" / "SP3DDetect.png").array.shape[1] == 320
+    segmentation = scene.GetFirstNodeByName("Short-axis phantom ED (synthetic) segmentation")
+    assert segmentation.GetSegmentation().GetNumberOfSegments() == 3
+    assert scene.GetFirstNodeByName("Short-axis phantom ED (synthetic) cardiac function").GetNumberOfRows() > 10
+    cardiac = json.loads((tmp_path / "demo" / "keypointseg-report.json").read_text())
+    assert set(cardiac["phantom"]["dice"]) == {"Right ventricle cavity", "Left ventricle myocardium",
+                                               "Left ventricle cavity"}
+    if "acdc_sample" in cardiac:  # with ../shared/data: a real validation patient, never trained on
+        assert sum(cardiac["acdc_sample"]["dice"].values()) / 3 > 0.8
+    assert read_image_2d(tmp_path / "demo" / "previews" / "KeypointSeg.png").array.shape[1] == 320
 
 
 @pytest.fixture(scope="module")

@@ -39,44 +39,72 @@ def cardiac_function(ed: dict[str, float], es: dict[str, float]) -> dict[str, fl
 class Quality:
     ok: bool
     reasons: list[str] = field(default_factory=list)  # why not, in words a user can act on
+    measures: dict = field(default_factory=dict)  # what the rule judged (quality_measures)
 
 
-def quality(labels: np.ndarray, ijk_to_ras: np.ndarray, axis: int, raw: np.ndarray | None = None) -> Quality:
+@dataclass(frozen=True)
+class QualityRule:
+    """Thresholds of the quality flag; `bench segment --calibrate` prints how they sort training patients'
+    results into right (mean Dice >= 0.8) and wrong."""
+
+    kept_fraction: float = 0.9  # of each structure's raw prediction in its largest piece
+    ringed: float = 0.6  # median share of the LV cavity's rim that is myocardium
+
+
+QUALITY_RULE = QualityRule()
+
+
+def quality_measures(labels: np.ndarray, ijk_to_ras: np.ndarray, axis: int, raw: np.ndarray | None = None) -> dict:
+    """What the quality flag judges: volumes (mL), each structure's share in its largest raw piece, the median share
+    of the LV cavity's rim that is myocardium, and the number of slices where the RV touches the myocardium."""
+    measures = {"volumes_ml": structure_volumes_ml(labels, ijk_to_ras), "kept_fraction": {}}
+    for value, name in STRUCTURES.items():
+        if raw is None or not (raw == value).any():
+            continue
+        components, count = ndimage.label(raw == value)
+        largest = np.bincount(components.ravel())[1:].max() if count else 0
+        measures["kept_fraction"][name] = float(largest / (raw == value).sum())
+    ringed, touching = [], 0
+    for section in np.moveaxis(labels, axis, 0):
+        cavity = section == LV
+        if cavity.sum() < 5:
+            continue
+        rim = ndimage.binary_dilation(cavity, iterations=2) & ~cavity
+        ringed.append(float((section[rim] == MYO).mean()))
+        touching += bool((ndimage.binary_dilation(section == MYO, iterations=2) & (section == RV)).any())
+    measures["ringed"] = float(np.median(ringed)) if ringed else None
+    measures["rv_touching_slices"] = touching
+    return measures
+
+
+def quality(labels: np.ndarray, ijk_to_ras: np.ndarray, axis: int, raw: np.ndarray | None = None,
+            rule: QualityRule = QUALITY_RULE) -> Quality:
     """Is this a plausible short-axis segmentation? `labels` [k, j, i] after post-processing, `raw` before it (to
     judge fragmentation), `axis` the slicing axis.
 
     A heart seen in short axis shows every structure; the LV cavity is ringed by myocardium in the slices that hold
-    it; the RV lies against that myocardium; each structure is one piece; volumes are in a human range. Long-axis
-    stacks, other anatomy and failed segmentations break at least one of these.
+    it; the RV lies against that myocardium; each structure is (nearly) one piece; volumes are in a human range.
+    Long-axis stacks, other anatomy and failed segmentations break at least one of these.
     """
+    measures = quality_measures(labels, ijk_to_ras, axis, raw)
+    reasons = quality_reasons(measures, rule)
+    return Quality(not reasons, reasons, measures)
+
+
+def quality_reasons(measures: dict, rule: QualityRule = QUALITY_RULE) -> list[str]:
+    """Why `measures` (quality_measures) fail `rule`, in words a user can act on; empty when they pass."""
     reasons = []
-    volumes = structure_volumes_ml(labels, ijk_to_ras)
-    for name, volume in volumes.items():
+    for name, volume in measures["volumes_ml"].items():
         if volume == 0:
             reasons.append(f"no {name.lower()} found")
         elif not PLAUSIBLE_ML[0] <= volume <= PLAUSIBLE_ML[1]:
             reasons.append(f"{name.lower()} of {volume:.0f} mL is outside a human range")
-    if raw is not None:
-        for value, name in STRUCTURES.items():
-            components, count = ndimage.label(raw == value)
-            if count > 1:
-                largest = np.bincount(components.ravel())[1:].max()
-                if largest < 0.9 * (raw == value).sum():
-                    reasons.append(f"the {name.lower()} was found in several pieces")
-    slices = np.moveaxis(labels, axis, 0)
-    ringed, touching, held = [], 0, 0
-    for section in slices:
-        cavity = section == LV
-        if cavity.sum() < 5:
-            continue
-        held += 1
-        rim = ndimage.binary_dilation(cavity, iterations=2) & ~cavity
-        ringed.append(float((section[rim] == MYO).mean()))
-        myocardium_rim = ndimage.binary_dilation(section == MYO, iterations=2)
-        touching += bool((myocardium_rim & (section == RV)).any())
-    if held and np.median(ringed) < 0.6:
-        reasons.append(f"the left ventricle cavity is not ringed by myocardium (median {np.median(ringed):.0%} of "
+    for name, fraction in measures["kept_fraction"].items():
+        if fraction < rule.kept_fraction:
+            reasons.append(f"the {name.lower()} was found in several pieces ({1 - fraction:.0%} outside the largest)")
+    if measures["ringed"] is not None and measures["ringed"] < rule.ringed:
+        reasons.append(f"the left ventricle cavity is not ringed by myocardium (median {measures['ringed']:.0%} of "
                        "its rim): a long-axis stack, another view, or a failed segmentation")
-    if held and touching == 0 and volumes[STRUCTURES[RV]] > 0:
+    if measures["ringed"] is not None and not measures["rv_touching_slices"] and measures["volumes_ml"][STRUCTURES[RV]]:
         reasons.append("the right ventricle does not touch the left ventricle's myocardium in any slice")
-    return Quality(not reasons, reasons)
+    return reasons

@@ -29,6 +29,7 @@ class FrameScore:
     hd95_mm: dict[str, float | None]  # None: a failure (empty prediction)
     seconds: float
     quality_ok: bool
+    measures: dict | None = None  # what the quality flag judged (quality_measures)
 
     @property
     def mean_dice(self) -> float:
@@ -36,7 +37,8 @@ class FrameScore:
 
     def to_dict(self) -> dict:
         return {"patient": self.patient, "phase": self.phase, "dice": self.dice, "hd95_mm": self.hd95_mm,
-                "mean_dice": self.mean_dice, "seconds": self.seconds, "quality_ok": self.quality_ok}
+                "mean_dice": self.mean_dice, "seconds": self.seconds, "quality_ok": self.quality_ok,
+                "quality_measures": self.measures}
 
 
 def one_hot(labels: np.ndarray) -> torch.Tensor:
@@ -71,7 +73,8 @@ def evaluate(segmenter, frames: list[CardiacFrame], options=None, job=None) -> l
         output = segmenter.segment(frame.image, frame.ijk_to_ras, options)
         seconds = time.perf_counter() - start
         dice, hd95 = score(output.labels, frame.labels, frame.ijk_to_ras)
-        scores.append(FrameScore(frame.patient, frame.phase, dice, hd95, seconds, output.quality.ok))
+        scores.append(FrameScore(frame.patient, frame.phase, dice, hd95, seconds, output.quality.ok,
+                                 output.quality.measures))
     return scores
 
 
@@ -108,3 +111,21 @@ def over_draws(summaries: list[dict]) -> dict:
     values = [summary["all"]["mean_dice"] for summary in summaries]
     return {"mean_dice": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
             "draws": len(values)}
+
+
+def calibration(scores: list[FrameScore], kept=(0.5, 0.6, 0.7, 0.8, 0.9), ringed=(0.4, 0.5, 0.6, 0.7)) -> list[dict]:
+    """Precision and recall of the quality flag under each pair of thresholds, on frames scored with their measures
+    (run it on training patients: thresholds chosen on the validation patients would flatter the flag there)."""
+    from KeypointEngineLib.cardiac.measurements import QualityRule, quality_reasons
+
+    right = [s.mean_dice >= RIGHT_DICE for s in scores]
+    rows = []
+    for kept_fraction in kept:
+        for ring in ringed:
+            rule = QualityRule(kept_fraction, ring)
+            flagged = [not quality_reasons(s.measures, rule) for s in scores]
+            true_ok = sum(r and f for r, f in zip(right, flagged, strict=True))
+            rows.append({"kept_fraction": kept_fraction, "ringed": ring, "flagged": sum(flagged),
+                         "precision": true_ok / sum(flagged) if any(flagged) else None,
+                         "recall": true_ok / sum(right) if any(right) else None})
+    return rows
