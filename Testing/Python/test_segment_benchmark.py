@@ -50,3 +50,22 @@ def test_quality_precision_counts_flagged_results_that_are_right():
               FrameScore("p3", "ES", bad, distances, 1.0, False), FrameScore("p4", "ES", good, distances, 1.0, False)]
     summary = summarise(scores)
     assert summary["quality_precision"] == pytest.approx(0.5) and summary["quality_recall"] == pytest.approx(0.5)
+
+
+def test_calibration_shows_how_each_threshold_sorts_right_from_wrong():
+    from KeypointEngineLib.cardiac.measurements import STRUCTURES
+    from KeypointEvaluationLib.cardiac.benchmark import calibration
+
+    names = list(STRUCTURES.values())
+    volumes = dict.fromkeys(names, 100.0)
+
+    def frame(dice, kept):
+        measures = {"volumes_ml": volumes, "kept_fraction": dict.fromkeys(names, kept), "ringed": 0.9,
+                    "rv_touching_slices": 5}
+        return FrameScore("p", "ED", dict.fromkeys(names, dice), dict.fromkeys(names, 1.0), 1.0, True, measures)
+
+    rows = {(row["kept_fraction"], row["ringed"]): row
+            for row in calibration([frame(0.9, 0.95), frame(0.9, 0.75), frame(0.4, 0.55)])}
+    assert rows[(0.5, 0.6)]["flagged"] == 3 and rows[(0.5, 0.6)]["precision"] == pytest.approx(2 / 3)
+    assert rows[(0.6, 0.6)]["precision"] == 1.0 and rows[(0.6, 0.6)]["recall"] == 1.0
+    assert rows[(0.9, 0.6)]["recall"] == pytest.approx(0.5)
