@@ -60,7 +60,8 @@ def run(args) -> int:
     segmenters = _segmenters(args.models, args.checkpoints)
     if not segmenters:
         raise InputError("No model to evaluate: none of --models is installed and --checkpoints gave none.")
-    print(f"KeypointSeg benchmark: {len(frames)} frames of {len({f.patient for f in frames})} validation patients; "
+    group = "training patients (calibration)" if args.calibrate else "validation patients"
+    print(f"KeypointSeg benchmark: {len(frames)} frames of {len({f.patient for f in frames})} {group}; "
           f"models: {', '.join(segmenters)}.")
     summaries, scores = {}, {}
     for name, segmenter in segmenters.items():

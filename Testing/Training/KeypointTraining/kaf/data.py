@@ -62,13 +62,19 @@ def augmentation() -> Compose:
     ])
 
 
-def crop_about(image: np.ndarray, label: np.ndarray, rng: np.random.Generator, size: int = CROP):
-    """A size² crop (zero-padded) centred near the labelled heart, or near the image centre without labels."""
+def crop_about(image: np.ndarray, label: np.ndarray, rng: np.random.Generator, size: int = CROP,
+               anywhere: float = 0.4):
+    """A size² crop (zero-padded): with probability `anywhere` at a uniformly random place of the slice (inference
+    sees whole slices, so the network must learn what is not heart too), otherwise centred near the labelled heart
+    (or near the image centre without labels)."""
     pad = size // 2
+    shape = np.array(image.shape)
     image, label = np.pad(image, pad), np.pad(label, pad)
     foreground = np.argwhere(label > 0)
-    centre = foreground.mean(axis=0) if len(foreground) else np.array(image.shape) / 2
-    centre = np.round(centre + rng.uniform(-size / 5, size / 5, 2)).astype(int)
+    if rng.random() < anywhere or not len(foreground):
+        centre = np.round(rng.uniform(0, 1, 2) * shape).astype(int) + pad
+    else:
+        centre = np.round(foreground.mean(axis=0) + rng.uniform(-size / 5, size / 5, 2)).astype(int)
     start = np.clip(centre - pad, 0, np.array(image.shape) - size)
     window = tuple(slice(s, s + size) for s in start)
     return image[window], label[window]
@@ -77,11 +83,12 @@ def crop_about(image: np.ndarray, label: np.ndarray, rng: np.random.Generator, s
 class SliceSamples(torch.utils.data.Dataset):
     """`length` augmented labelled slices drawn from `frames`; item i is the same for the same seed."""
 
-    def __init__(self, frames: list[WorkingFrame], length: int, seed: int, keypoints: int = 128):
+    def __init__(self, frames: list[WorkingFrame], length: int, seed: int, keypoints: int = 128,
+                 anywhere: float = 0.4):
         self.slices = [(frame, index) for frame in frames for index in range(len(frame.images))]
         if not self.slices:
             raise ValueError("No labelled slices to train on.")
-        self.length, self.seed, self.keypoints = length, seed, keypoints
+        self.length, self.seed, self.keypoints, self.anywhere = length, seed, keypoints, anywhere
         self.transform = augmentation()
 
     def __len__(self) -> int:
@@ -94,7 +101,8 @@ class SliceSamples(torch.utils.data.Dataset):
         sample = self.transform({"image": frame.images[slice_index][None].copy(),
                                  "label": frame.labels[slice_index][None].astype(np.float32)})
         image = np.clip(np.asarray(sample["image"][0], np.float32), 0.0, 1.0)
-        image, label = crop_about(image, np.asarray(sample["label"][0]).round().astype(np.int64), rng)
+        image, label = crop_about(image, np.asarray(sample["label"][0]).round().astype(np.int64), rng,
+                                  anywhere=self.anywhere)
         return {"image": torch.from_numpy(np.ascontiguousarray(image))[None],
                 "label": torch.from_numpy(np.ascontiguousarray(label)),
                 "keypoints": sift_keypoints(image, self.keypoints)}

@@ -11,7 +11,9 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   draw              seed of that draw (default 0)
   init              pretrained weights to start from (a state dict, e.g. from the kaf-pretrain recipe)
   loss              "dice_ce" (default) or "ce"
-  base_features     UNet width (default 16); attention_depth (default 2); keypoints per slice (default 128)
+  base_features     UNet width (default 16); attention_depth (default 2); keypoints per 128² crop (default 128)
+  anywhere          share of crops placed anywhere in the slice rather than about the heart (default 0.4): inference
+                    sees whole slices
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ def kaf_unet_recipe(config: TrainConfig) -> Recipe:
         missing, unexpected = model.load_state_dict(state, strict=False)
         print(f"init from {options['init']}: {len(missing)} missing, {len(unexpected)} unexpected keys")
     keypoints = int(options.get("keypoints", 128))
-    train = SliceSamples(working, (config.max_steps or 1000) * config.batch_size, config.seed, keypoints)
+    train = SliceSamples(working, (config.max_steps or 1000) * config.batch_size, config.seed, keypoints,
+                         float(options.get("anywhere", 0.4)))
     loss = segmentation_loss(options.get("loss", "dice_ce"))
 
     def training_step(model, batch):
