@@ -191,3 +191,13 @@ def test_post_processing_keeps_a_cavity_the_myocardium_closes_around():
     cleaned = postprocess(labels)
     assert (cleaned == 3).sum() == 4 * 16 * 16 and cleaned[3, 30, 30] == 2
     assert cleaned[4, 0, 0] == 0 and (cleaned == 1).sum() == 6 * 4 * 24
+
+
+def test_post_processing_keeps_the_right_ventricle_against_the_left_not_the_biggest_bright_pool():
+    from KeypointEngineLib.cardiac.inference import postprocess
+
+    phantom = short_axis_phantom(slices=4, size=96)
+    labels = phantom.labels.copy()
+    labels[:, 76:95, 2:50] = 1  # a larger "RV" (3648 voxels against 2384) far from the heart: a stomach, an atrium
+    cleaned = postprocess(labels)
+    np.testing.assert_array_equal(cleaned == 1, phantom.labels == 1)

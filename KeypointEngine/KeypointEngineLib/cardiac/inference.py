@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from KeypointEngineLib.cardiac.keypoints import TRAINING_CROP, padded_batch, sift_keypoints
-from KeypointEngineLib.cardiac.measurements import STRUCTURES, Quality, quality, structure_volumes_ml
+from KeypointEngineLib.cardiac.measurements import LV, MYO, RV, STRUCTURES, Quality, quality, structure_volumes_ml
 from KeypointEngineLib.cardiac.network import KAFConfig, KAFUNet
 from KeypointEngineLib.cardiac.parameters import SegmentOptions
 from KeypointEngineLib.cardiac.preprocess import (
@@ -38,9 +38,11 @@ class CardiacSegmentation:
 
 
 def postprocess(labels: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Each structure one piece (MONAI KeepLargestConnectedComponent, in 3D) without holes (MONAI FillHoles, in each
-    slice along `axis`).
+    """Each structure one piece (the left ventricle's: MONAI KeepLargestConnectedComponent, in 3D; the right
+    ventricle's: the piece against the left ventricle) without holes (MONAI FillHoles, in each slice along `axis`).
 
+    The right ventricle is kept by where it is, not by its size: other bright blood pools (atria, aorta, stomach)
+    can outgrow it in the raw prediction, but only the right ventricle lies against the left ventricle's wall.
     Holes are filled slice by slice, innermost structure first (LV cavity, myocardium, RV), and only where they are
     background: MONAI's FillHoles gives a label everything it encloses, so a myocardium that closes around the
     cavity (an apical cap, a basal ring) would otherwise swallow the cavity.
@@ -48,13 +50,33 @@ def postprocess(labels: np.ndarray, axis: int = 0) -> np.ndarray:
     from monai.transforms import FillHoles, KeepLargestConnectedComponent
 
     tensor = torch.from_numpy(labels.astype(np.int64))[None]
-    kept = np.asarray(KeepLargestConnectedComponent(applied_labels=list(STRUCTURES), independent=True)(tensor)[0])
-    result = np.moveaxis(kept.astype(np.uint8), axis, 0).copy()
+    kept = np.asarray(KeepLargestConnectedComponent(applied_labels=[MYO, LV], independent=True)(tensor)[0])
+    kept = kept.astype(np.uint8)
+    kept[(kept == RV) & ~_piece_beside(kept == RV, (kept == MYO) | (kept == LV), axis)] = 0
+    result = np.moveaxis(kept, axis, 0).copy()
     for section in result:
         for value in sorted(STRUCTURES, reverse=True):  # LV cavity (3) inside myocardium (2); RV (1) last
             filled = np.asarray(FillHoles(applied_labels=[value])(torch.from_numpy(section.astype(np.int64))[None])[0])
             section[(filled == value) & (section == 0)] = value
     return np.moveaxis(result, 0, axis)
+
+
+def _piece_beside(mask: np.ndarray, anchor: np.ndarray, axis: int, reach: int = 3) -> np.ndarray:
+    """The connected piece of `mask` with the most voxels within `reach` in-plane voxels of `anchor` (the largest
+    piece when none comes near)."""
+    from scipy import ndimage
+
+    pieces, count = ndimage.label(mask)
+    if count <= 1:
+        return mask
+    structure = np.zeros((3, 3, 3), bool)
+    structure[1] = True  # in-plane only: slices are far apart
+    structure = np.moveaxis(structure, 0, axis)
+    near = ndimage.binary_dilation(anchor, structure, iterations=reach)
+    touching = np.bincount(pieces[near & mask], minlength=count + 1)[1:]
+    sizes = np.bincount(pieces.ravel(), minlength=count + 1)[1:]
+    best = int(np.argmax(touching if touching.any() else sizes)) + 1
+    return pieces == best
 
 
 def stack_warnings(stack: SliceStack, ijk_to_ras: np.ndarray) -> list[str]:
