@@ -28,7 +28,8 @@ def run_demo(scene, output: Path, seed: int = 0) -> int:
              for frame, name in zip(frames, ("ED", "ES"), strict=True)]
     cycle = logic.segmentCycle(*nodes)
     report = {"phantom": {"function": cycle.function, "quality_ok": cycle.ok,
-                          "dice": _dice_of(_labels(cycle.endDiastole, frames[0]), frames[0].labels)}}
+                          "dice": _dice_of(_labels(cycle.endDiastole, frames[0]), frames[0].labels,
+                                          frames[0].ijk_to_ras)}}
     print(f"KeypointSeg: phantom (synthetic) LV ejection fraction {cycle.function['LV ejection fraction (%)']:.0f} % "
           f"(truth {_truth_ef(frames):.0f} %), quality {'ok' if cycle.ok else 'doubtful'}")
     preview = [_overlay(frames[0].image, _labels(cycle.endDiastole, frames[0]))]
@@ -37,7 +38,7 @@ def run_demo(scene, output: Path, seed: int = 0) -> int:
         node = volume_from_array(scene, sample.image, sample.ijk_to_ras, f"ACDC {sample.patient} {sample.phase}")
         result = logic.segment(node)
         labels = _labels(result, sample)
-        dice = _dice_of(labels, sample.labels)
+        dice = _dice_of(labels, sample.labels, sample.ijk_to_ras)
         report["acdc_sample"] = {"patient": sample.patient, "phase": sample.phase, "dice": dice,
                                  "volumes_ml": result.volumesMl, "quality_ok": result.quality.ok}
         print(f"KeypointSeg: ACDC {sample.patient} {sample.phase} (validation patient) Dice against the expert "
@@ -68,14 +69,10 @@ def _labels(result, frame) -> np.ndarray:
     return labelmap_from_segmentation(result.segmentationNode, frame.image.shape, frame.ijk_to_ras)
 
 
-def _dice_of(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    from KeypointEngineLib.cardiac.measurements import STRUCTURES
+def _dice_of(labels: np.ndarray, truth: np.ndarray, ijk_to_ras: np.ndarray) -> dict[str, float]:
+    from KeypointEvaluationLib.cardiac.benchmark import score  # the benchmark's own Dice (MONAI)
 
-    dice = {}
-    for value, name in STRUCTURES.items():
-        a, b = labels == value, truth == value
-        dice[name] = float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
-    return dice
+    return score(labels, truth, ijk_to_ras)[0]
 
 
 def _truth_ef(frames) -> float:
