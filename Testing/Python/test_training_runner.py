@@ -63,6 +63,18 @@ def test_resumed_training_reaches_the_same_weights(tmp_path):
         torch.testing.assert_close(actual, expected)
 
 
+def test_learning_rate_holds_then_decays_linearly_to_zero(tmp_path):
+    config = _config(tmp_path, decay_from_step=30)
+    assert [config.learning_rate_at(step, 48) for step in (0, 29, 30)] == [0.05, 0.05, 0.05]
+    assert config.learning_rate_at(39, 48) == pytest.approx(0.05 * 9 / 18)
+    assert config.learning_rate_at(48, 48) == 0.0
+    assert _config(tmp_path).learning_rate_at(47, 48) == 0.05  # no decay unless asked
+
+    runner = Runner(config)
+    runner.train()
+    assert runner.optimizer.param_groups[0]["lr"] == pytest.approx(0.05 / 18)  # the rate of the last step
+
+
 def test_export_writes_weights_the_registry_verifies(tmp_path):
     runner = Runner(_config(tmp_path, epochs=1))
     result = runner.train()

@@ -22,8 +22,16 @@ class TrainConfig:
     evaluate_every_epochs: int = 1
     log_every_steps: int = 10
     max_steps: int | None = None  # stop early (smoke runs, time budgets)
+    decay_from_step: int | None = None  # constant rate until this step, then linear decay to zero at the last step
     recipe_options: dict[str, Any] = field(default_factory=dict)
     model_name: str | None = None  # exported weights + card name (default: the recipe's); ablations need their own
+
+    def learning_rate_at(self, step: int, total_steps: int) -> float:
+        """The rate for optimiser step `step` (0-based): a function of the step alone, so a resume needs no state."""
+        if self.decay_from_step is None or step < self.decay_from_step:
+            return self.learning_rate
+        remaining = max(total_steps - self.decay_from_step, 1)
+        return self.learning_rate * max(total_steps - step, 0) / remaining
 
     @property
     def export_name(self) -> str:

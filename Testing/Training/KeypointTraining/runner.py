@@ -89,14 +89,16 @@ class Runner:
         return True
 
     # -- the loop ------------------------------------------------------------------------------------------------
-    def _loader(self, epoch: int) -> DataLoader:
+    def _loader(self, epoch: int, skip_batches: int = 0) -> DataLoader:
+        """The epoch's batches, less the first `skip_batches` (trained on before a resume; never loaded again)."""
         data = self.recipe.train_data
         generator = torch.Generator().manual_seed(self.config.seed * 1000 + epoch)  # same order after a resume
         if self.distributed:
             sampler = DistributedSampler(data, seed=self.config.seed)
             sampler.set_epoch(epoch)
+            sampler = list(sampler)[skip_batches * self.config.batch_size:]
         else:
-            sampler = RandomSampler(data, generator=generator)
+            sampler = list(RandomSampler(data, generator=generator))[skip_batches * self.config.batch_size:]
         return DataLoader(data, batch_size=self.config.batch_size, sampler=sampler, drop_last=True,
                           num_workers=self.config.num_workers, collate_fn=self.recipe.collate)
 
@@ -114,9 +116,9 @@ class Runner:
                         unit="step", dynamic_ncols=True, mininterval=10)
         while self.epoch < config.epochs and not self._done():
             self.model.train()
-            for index, batch in enumerate(self._loader(self.epoch)):
-                if index < self.step_in_epoch:
-                    continue  # already trained on before the resume
+            for batch in self._loader(self.epoch, self.step_in_epoch):
+                for group in self.optimizer.param_groups:
+                    group["lr"] = config.learning_rate_at(self.step, total_steps)
                 loss, logs = self.recipe.training_step(self.model, _to(batch, self.device))
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
