@@ -21,7 +21,9 @@ def add_parser(subparsers):
                     "under the data folder, and scikit-image's retina), and a real FIRE folder if given. Prints the "
                     "FIRE Registration Score (AUC of success rate over 0-25 px, errors on a 2912-px field of view) "
                     "per category and the seconds per pair.")
-    parser.add_argument("--fire", type=Path, help="a FIRE-layout folder (Images/, Ground Truth/)")
+    parser.add_argument("--fire", type=Path, help="a FIRE-layout folder (Images/, Ground Truth/): prints the published "
+                                                  "protocol's S/P/A AUCs and mAUC (success at 1..25 px, P37 left "
+                                                  "out) and the continuous score; per-pair errors go to --json")
     parser.add_argument("--data", type=Path, help=f"data folder with fundus/DRIVE/testing/images "
                                                   f"{DATA_HELP}")
     parser.add_argument("--pairs", type=int, default=50, help="synthetic pairs per category (default 50)")
@@ -121,15 +123,19 @@ def run(args) -> int:
     _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
-        report["fire"] = _evaluate(candidates, fire_pairs)
-        _print_table(f"FIRE folder {args.fire}", report["fire"], sorted({p.category for p in fire_pairs}))
+        report["fire"] = _evaluate(candidates, fire_pairs, published=True)
+        _print_published_table(f"FIRE folder {args.fire}, published protocol (AUC of success at 1..25 px, "
+                               f"P37 left out)", report["fire"])
+        _print_table(f"FIRE folder {args.fire}, continuous FIRE Registration Score (AUC 0-25 px, every pair)",
+                     report["fire"], sorted({p.category for p in fire_pairs}))
 
     report["peak_rss_mib"] = peak_rss_mib()
     print(f"\nPeak resident memory of this process: {report['peak_rss_mib']:.0f} MiB")
     if args.json:
         write_json(args.json, report)
     if args.plot:
-        _plot({name: result["errors"] for name, result in report["synthetic"].items()}, args.plot)
+        _plot({part: {name: result["errors"] for name, result in report[part].items()}
+               for part in ("synthetic", "fire") if report[part]}, args.plot)
     if args.card:
         record_in_card(args.card, report)
     return 0
@@ -137,23 +143,27 @@ def run(args) -> int:
 
 def record_in_card(card_path: Path, report: dict) -> None:
     """Write the measured scores (not the per-pair errors) into a model card's metrics, with how they were made."""
-    summary = {part: {name: {"scores": result["scores"], "seconds_per_pair": result["seconds_per_pair"]}
+    summary = {part: {name: {key: result[key] for key in ("scores", "published", "seconds_per_pair") if key in result}
                       for name, result in report[part].items()} for part in ("synthetic", "fire") if report[part]}
     benchmarks.record_in_card(card_path, "registration_benchmark", {
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
         "peak_rss_mib": report["peak_rss_mib"]})
 
 
-def _evaluate(candidates: dict, pairs) -> dict:
-    """Scores per category, seconds per pair and per-pair errors of every method on the same pairs."""
+def _evaluate(candidates: dict, pairs, published: bool = False) -> dict:
+    """Scores per category, seconds per pair and per-pair errors (with the pairs' IDs) of every method on the same
+    pairs; with `published`, also the published FIRE protocol's AUCs."""
     from KeypointEvaluationLib.retina.benchmark import run_method
-    from KeypointEvaluationLib.retina.fire_score import score_by_category
+    from KeypointEvaluationLib.retina.fire_score import published_scores, score_by_category
 
     results = {}
     for name, method in candidates.items():
         result = run_method(method, pairs)
         results[name] = {"scores": score_by_category(result.errors),
-                         "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors}
+                         "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors,
+                         "ids": result.ids}
+        if published:
+            results[name]["published"] = published_scores(result.errors, result.ids)
     return results
 
 
@@ -179,7 +189,19 @@ def _print_table(title: str, results: dict, categories) -> None:
               + f"{result['seconds_per_pair']:10.2f}")
 
 
-def _plot(curves: dict, path: Path) -> None:
+def _print_published_table(title: str, results: dict) -> None:
+    from KeypointEvaluationLib.retina.fire_score import PUBLISHED_CATEGORIES
+
+    columns = [*PUBLISHED_CATEGORIES, "mAUC"]
+    print(f"\n{title}")
+    print(f"{'method':22s}" + "".join(f"{column:>10s}" for column in columns))
+    for name, result in results.items():
+        scores = result["published"]
+        print(f"{name:22s}" + "".join(f"{scores.get(column, float('nan')):10.3f}" for column in columns))
+
+
+def _plot(parts: dict, path: Path) -> None:
+    """One row of success-rate curves per part (synthetic, FIRE), one panel per category."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -187,17 +209,22 @@ def _plot(curves: dict, path: Path) -> None:
 
     from KeypointEvaluationLib.retina.fire_score import MAX_THRESHOLD_PX, success_curve
 
-    categories = sorted({category for errors in curves.values() for category in errors})
-    figure, axes = plt.subplots(1, len(categories), figsize=(4 * len(categories), 3.6), sharey=True)
+    columns = max(len({category for errors in curves.values() for category in errors}) for curves in parts.values())
+    figure, axes = plt.subplots(len(parts), columns, figsize=(4 * columns, 3.6 * len(parts)), sharey=True,
+                                squeeze=False)
     thresholds = np.linspace(0, MAX_THRESHOLD_PX, 251)
-    for axis, category in zip(np.atleast_1d(axes), categories, strict=True):
-        for name, errors in curves.items():
-            axis.plot(thresholds, success_curve(errors.get(category, []), thresholds), label=name)
-        axis.set_title(category)
-        axis.set_xlabel("error threshold (px, 2912-px field of view)")
-        axis.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel("success rate")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
+    for row, (part, curves) in zip(axes, parts.items(), strict=True):
+        categories = sorted({category for errors in curves.values() for category in errors})
+        for axis, category in zip(row, categories, strict=False):
+            for name, errors in curves.items():
+                axis.plot(thresholds, success_curve(errors.get(category, []), thresholds), label=name)
+            axis.set_title(f"{part}: {category}")
+            axis.set_xlabel("error threshold (px, 2912-px field of view)")
+            axis.grid(alpha=0.3)
+        for axis in row[len(categories):]:
+            axis.set_visible(False)
+        row[0].set_ylabel("success rate")
+    axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     from KeypointCLI.outputs import atomic_output
 

@@ -15,7 +15,8 @@ from KeypointEngineLib.fitting import GeometricModel
 from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
 from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark, make_benchmark_pair
 from KeypointEvaluationLib.retina.fire import read_fire_folder
-from KeypointEvaluationLib.retina.fire_score import pair_error, registration_score, score_by_category, success_curve
+from KeypointEvaluationLib.retina.fire_score import (pair_error, published_auc, published_scores, registration_score,
+                                                     score_by_category, success_curve)
 from KeypointMRMLLib.images2d import read_image_2d
 
 RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()
@@ -35,6 +36,21 @@ def test_scores_per_category_overall_and_mean():
     assert scores["S"] == 1.0 and scores["P"] == 0.0
     assert scores["overall"] == pytest.approx(2 / 3)  # pair-weighted
     assert scores["mean"] == pytest.approx(0.5)  # categories with pairs, equally weighted
+
+
+def test_published_auc_counts_errors_strictly_below_each_integer_threshold():
+    assert published_auc([0.5]) == 1.0
+    assert published_auc([1.0]) == pytest.approx(24 / 25)  # not a success at t = 1: error < t
+    assert published_auc([10.0, float("inf")]) == pytest.approx((15 / 25 + 0) / 2)
+    assert published_auc([25.0]) == 0.0
+
+
+def test_published_scores_leave_out_p37_and_average_the_categories():
+    errors = {"S": [0.0], "P": [0.0, float("inf")], "A": [30.0]}
+    ids = {"S": ["S01"], "P": ["P01", "P37"], "A": ["A01"]}
+    scores = published_scores(errors, ids)
+    assert scores == {"S": 1.0, "P": 1.0, "A": 0.0, "mAUC": pytest.approx(2 / 3)}
+    assert published_scores({"S": [0.0]}, {"S": ["S01"]}) == {"S": 1.0, "mAUC": 1.0}
 
 
 def test_pair_error_maps_moving_points_onto_fixed():
@@ -93,9 +109,10 @@ def test_benchmark_is_reproducible():
 
 def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
     pairs = {}
-    for index, category in enumerate("SA"):
+    for index, pair_id in enumerate(("S01", "A02", "P37")):
         pair = make_benchmark_pair(RETINA, "high_overlap", np.random.default_rng(index), "retina")
-        pairs[f"{category}0{index}"] = (pair.fixed, pair.moving, pair.fixed_points, pair.moving_points)
+        moving_points = pair.moving_points + (40.0 if pair_id == "P37" else 0.0)  # wrong truth: must be left out
+        pairs[pair_id] = (pair.fixed, pair.moving, pair.fixed_points, moving_points)
     _write_fire_folder(tmp_path / "fire", pairs)
     (tmp_path / "card.json").write_text(json.dumps({"name": "m", "metrics": {"validation": 1.0}}))
     command = [sys.executable, "-m", "KeypointCLI", "bench", "align", "--pairs", "1", "--data", str(tmp_path),
@@ -103,9 +120,12 @@ def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
                str(tmp_path / "curves.png"), "--backends", "sift", "--card", str(tmp_path / "card.json")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert "sift+auto" in result.stdout and "FIRE folder" in result.stdout
+    assert "sift+auto" in result.stdout and "published protocol" in result.stdout and "mAUC" in result.stdout
     report = json.loads((tmp_path / "bench.json").read_text())
-    assert report["fire"]["sift+auto"]["scores"]["S"] > 0.8
+    fire = report["fire"]["sift+auto"]
+    assert fire["scores"]["S"] > 0.8 and fire["ids"]["P"] == ["P37"] and fire["errors"]["P"][0] > 20
+    assert set(fire["published"]) == {"S", "A", "mAUC"}  # P37 was the only P pair
+    assert fire["published"]["mAUC"] == pytest.approx((fire["published"]["S"] + fire["published"]["A"]) / 2)
     assert set(report["synthetic"]["sift+homography"]["scores"]) >= set(CATEGORIES)
     assert (tmp_path / "curves.png").stat().st_size > 5000
     recorded = json.loads((tmp_path / "card.json").read_text())["metrics"]

@@ -131,11 +131,13 @@ Method = Callable[[np.ndarray, np.ndarray], GeometricModel | None]
 @dataclass
 class MethodResult:
     errors: dict[str, list[float]]  # per category, px on a 2912-px field of view (inf = failed)
+    ids: dict[str, list[str]]  # per category, each pair's source (a FIRE pair's ID), in the order of `errors`
     seconds: list[float]
 
 
 def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
     errors: dict[str, list[float]] = {}
+    ids: dict[str, list[str]] = {}
     seconds = []
     for pair in pairs:
         start = time.perf_counter()
@@ -143,4 +145,5 @@ def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
         seconds.append(time.perf_counter() - start)
         error = pair_error(model, pair.fixed_points, pair.moving_points) * pair.fire_scale
         errors.setdefault(pair.category, []).append(error)
-    return MethodResult(errors, seconds)
+        ids.setdefault(pair.category, []).append(pair.source)
+    return MethodResult(errors, ids, seconds)
