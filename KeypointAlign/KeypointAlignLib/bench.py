@@ -27,6 +27,10 @@ def add_parser(subparsers):
     parser.add_argument("--data", type=Path, help=f"data folder with fundus/DRIVE/testing/images "
                                                   f"{DATA_HELP}")
     parser.add_argument("--pairs", type=int, default=50, help="synthetic pairs per category (default 50)")
+    parser.add_argument("--geometry", choices=("eye", "legacy"), default="eye",
+                        help="how synthetic pairs arise: 'eye' (default: a curved retina seen through the pupil from "
+                             "two poses, plus the first benchmark's warps as the category legacy_warp) or 'legacy' "
+                             "(the first benchmark: warps only, for comparison with its figures)")
     parser.add_argument("--seed", type=int, default=2026, help="benchmark seed (default 2026: the reported figures)")
     parser.add_argument("--backends", default=",".join(FEATURE_BACKENDS),
                         help=f"comma-separated keypoint backends (default: all: {','.join(FEATURE_BACKENDS)})")
@@ -103,7 +107,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
 
 def run(args) -> int:
     from KeypointCLI.outputs import check_output, write_json
-    from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark
+    from KeypointEvaluationLib.retina.benchmark import make_benchmark
 
     backends = comma_names(args.backends, FEATURE_BACKENDS, "backend")
     transforms = tuple(comma_names(args.transforms, TRANSFORMS, "transform"))
@@ -112,15 +116,17 @@ def run(args) -> int:
     if args.card is not None and not args.card.is_file():
         raise InputError(f"The model card {args.card} does not exist; give the .json beside the weights.")
     images = benchmark_images(args.data)
-    pairs = make_benchmark(images, args.pairs, args.seed)
-    print(f"Synthetic FIRE-like benchmark: {len(pairs)} pairs ({args.pairs} per category) from {len(images)} real "
-          f"photographs held apart from training; seed {args.seed}.")
+    pairs = make_benchmark(images, args.pairs, args.seed, geometry=args.geometry)
+    categories = list(dict.fromkeys(pair.category for pair in pairs))
+    print(f"Synthetic FIRE-like benchmark ({args.geometry} geometry): {len(pairs)} pairs ({args.pairs} per category) "
+          f"from {len(images)} real photographs held apart from training; seed {args.seed}.")
     # models load once, for both pair sets
     candidates = methods(backends, args.working_size, args.models, transforms, args.ablate_vessel_prior,
                          args.ablate_subpixel)
     report = {"synthetic": _evaluate(candidates, pairs), "fire": {}, "pairs_per_category": args.pairs,
-              "seed": args.seed}
-    _print_table("Synthetic (FIRE Registration Score, AUC 0-25 px)", report["synthetic"], CATEGORIES)
+              "seed": args.seed, "geometry": args.geometry}
+    _print_table(f"Synthetic, {args.geometry} geometry (FIRE Registration Score, AUC 0-25 px)", report["synthetic"],
+                 categories)
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
         report["fire"] = _evaluate(candidates, fire_pairs, published=True)
@@ -147,6 +153,7 @@ def record_in_card(card_path: Path, report: dict) -> None:
                       for name, result in report[part].items()} for part in ("synthetic", "fire") if report[part]}
     benchmarks.record_in_card(card_path, "registration_benchmark", {
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
+        "geometry": report["geometry"],
         "peak_rss_mib": report["peak_rss_mib"]})
 
 

@@ -15,8 +15,14 @@ from KeypointEngineLib.fitting import GeometricModel
 from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
 from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark, make_benchmark_pair
 from KeypointEvaluationLib.retina.fire import read_fire_folder
-from KeypointEvaluationLib.retina.fire_score import (pair_error, published_auc, published_scores, registration_score,
-                                                     score_by_category, success_curve)
+from KeypointEvaluationLib.retina.fire_score import (
+    pair_error,
+    published_auc,
+    published_scores,
+    registration_score,
+    score_by_category,
+    success_curve,
+)
 from KeypointMRMLLib.images2d import read_image_2d
 
 RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()

@@ -1,0 +1,119 @@
+"""Benchmark pairs as real ones arise (see `eye_model`): one eye, two camera poses, each view cut by its aperture.
+
+The source photograph is the view of a camera at rest with the eye, its field of view that of its camera (45° for
+DRIVE's Canon CR5). Every other view is rendered from it through the retina, so a view can only show what the source
+shows: low-overlap views are narrower than the source (0.55-0.65 of its field) to keep a whole disc of retina each,
+and infrared / OCT en-face views have their own narrow (20-30°) square fields, as scanning-laser devices make them.
+
+Categories: `high_overlap` (>= 75 %), `low_overlap` (20-50 %), `appearance` (high overlap, another visit: lesions,
+light, focus) and `cross_modal` (high overlap, angiography or a narrow-field infrared / OCT en-face view against the
+colour photograph). Overlap is the share of the smaller view's field that both views show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEvaluationLib.retina.eye_model import Eye, EyeView, EyeWarp, random_eye, rotation
+from KeypointEvaluationLib.retina.pair import (
+    FIRE_FOV_PX,
+    BenchmarkPair,
+    change_appearance,
+    control_points,
+    cross_modality,
+    pixel_grid,
+    remap,
+)
+
+OVERLAP_RANGES = {"high_overlap": (0.75, 1.0), "low_overlap": (0.2, 0.5), "appearance": (0.75, 1.0),
+                  "cross_modal": (0.75, 1.0)}
+NARROW_FIELD_DEGREES = (20.0, 30.0)  # infrared SLO and OCT en-face
+PUPIL_OFFSET_MM = 1.5
+TORSION_DEGREES = 5.0
+
+
+def source_view(image: np.ndarray, field_of_view_degrees: float) -> tuple[EyeView, np.ndarray]:
+    """The source photograph's camera (at rest with the eye, its aperture the photograph's disc) and its field mask."""
+    fov = field_of_view_mask(to_gray(image)) > 0
+    ys, xs = np.nonzero(fov)
+    diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
+    return EyeView(np.eye(3), (0.0, 0.0), field_of_view_degrees, (float(xs.mean()), float(ys.mean())), diameter), fov
+
+
+def render(image: np.ndarray, fov: np.ndarray, eye: Eye, source: EyeView, view: EyeView) -> tuple[np.ndarray,
+                                                                                                       np.ndarray]:
+    """What `view` photographs of the retina the source shows: the image and where it shows retina."""
+    shape = image.shape[:2]
+    grid = pixel_grid(shape)
+    in_source = EyeWarp(eye, view, source).moving_to_fixed(grid)
+    shown = remap(fov.astype(np.uint8), in_source, shape, nearest=True).astype(bool)
+    shown &= view.in_aperture(grid).reshape(shape)
+    rendered = remap(image, in_source, shape)
+    rendered[~shown] = 0
+    return rendered, shown
+
+
+def _random_offset(rng: np.random.Generator) -> tuple[float, float]:
+    radius, angle = PUPIL_OFFSET_MM * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+    return float(radius * np.cos(angle)), float(radius * np.sin(angle))
+
+
+def _narrow(source: EyeView, field_degrees: float) -> float:
+    """The aperture (px) of a `field_degrees` view at the source's pixels per degree."""
+    return source.aperture_diameter_px * np.tan(np.deg2rad(field_degrees) / 2) / np.tan(
+        np.deg2rad(source.field_of_view_degrees) / 2)
+
+
+def _views(category: str, modality: str, source: EyeView, rng: np.random.Generator) -> tuple[EyeView, EyeView]:
+    """A fixed and a moving view of `category`: the source's own camera as the fixed one unless low overlap."""
+    centre, field = source.aperture_centre_px, source.field_of_view_degrees
+    direction = rng.uniform(0, 2 * np.pi)
+    if category == "low_overlap":
+        narrow = field * rng.uniform(0.55, 0.65)
+        gaze = rng.uniform(0.45, 0.75) * narrow  # between the two views, split on opposite sides of the source
+        share = rng.uniform(0.4, 0.6)
+        fixed = EyeView(rotation(gaze * share, direction, rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)),
+                        _random_offset(rng), narrow, centre, _narrow(source, narrow))
+        moving = EyeView(rotation(gaze * (1 - share), direction + np.pi, rng.uniform(-TORSION_DEGREES,
+                                                                                      TORSION_DEGREES)),
+                         _random_offset(rng), narrow, centre, _narrow(source, narrow))
+        return fixed, moving
+    narrow_field = modality in ("infrared", "oct_enface")
+    moving_field = rng.uniform(*NARROW_FIELD_DEGREES) if narrow_field else field
+    gaze = rng.uniform(0.0, 0.12) * field
+    moving = EyeView(rotation(gaze, direction, rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)), _random_offset(rng),
+                     moving_field, centre, _narrow(source, moving_field), square=narrow_field)
+    return source, moving
+
+
+def make_eye_pair(image: np.ndarray, category: str, rng: np.random.Generator, source: str = "",
+                  field_of_view_degrees: float = 45.0) -> BenchmarkPair:
+    """One pair of `category` from one real colour fundus photograph taken with a `field_of_view_degrees` camera."""
+    if category not in OVERLAP_RANGES:
+        raise ValueError(f"Unknown category {category!r}; choose from {', '.join(OVERLAP_RANGES)}.")
+    shape = image.shape[:2]
+    rest, fov = source_view(image, field_of_view_degrees)
+    modality = cross_modality(rng) if category == "cross_modal" else "colour"
+    low, high = OVERLAP_RANGES[category]
+    grid = pixel_grid(shape)
+    for _ in range(200):
+        eye = random_eye(rng)
+        fixed_view, moving_view = _views(category, modality, rest, rng)
+        fixed, fixed_shown = (image.copy(), fov) if fixed_view is rest else render(image, fov, eye, rest, fixed_view)
+        moving, moving_shown = render(image, fov, eye, rest, moving_view)
+        truth = EyeWarp(eye, moving_view, fixed_view)
+        in_fixed = truth.moving_to_fixed(grid)
+        inside = ((in_fixed >= 0) & (in_fixed <= np.array(shape[::-1]) - 1)).all(axis=1).reshape(shape)
+        both = moving_shown & inside & remap(fixed_shown.astype(np.uint8), in_fixed, shape, nearest=True).astype(bool)
+        overlap = both.sum() / max(min(moving_shown.sum(), fixed_shown.sum()), 1)
+        if low <= overlap <= high and both.sum() > 100:
+            break
+    else:
+        raise RuntimeError(f"Could not draw a {category} pair for {source}.")
+    fixed[~fixed_shown] = 0
+    moving = change_appearance(moving, category, modality, rng)
+    moving[~moving_shown] = 0
+    moving_points = control_points(both, rng)
+    return BenchmarkPair(category, source, fixed, moving, truth.moving_to_fixed(moving_points), moving_points,
+                         FIRE_FOV_PX / fixed_view.aperture_diameter_px, modality, float(overlap), truth.moving_to_fixed)
