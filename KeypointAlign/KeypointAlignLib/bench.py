@@ -64,13 +64,13 @@ def benchmark_images(data: Path | None) -> list[tuple[str, np.ndarray]]:
     return images
 
 
-TRANSFORMS = {"homography": "projective", "auto": "auto"}  # benchmark name -> pipeline model
+TRANSFORMS = {"homography": "projective", "quadratic": "quadratic", "auto": "auto"}  # benchmark name -> model
 
 
 def methods(backends: list[str], working_size: int, models: Path | None = None,
             transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False,
             ablate_subpixel: bool = False) -> dict:
-    """"backend+transform" -> callable(fixed, moving) -> model, for each backend and transform model."""
+    """"backend+transform" -> callable(fixed, moving) -> Registration, for each backend and transform model."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.backends import RETINA_BACKENDS
     from KeypointEngineLib.retina.learned import LearnedExtractor
@@ -91,7 +91,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     if "auto" in backends:
         for transform in transforms:
             def method(fixed, moving, model=TRANSFORMS[transform]):
-                return register_with_features(fixed, moving, "auto", model=model, working_size=working_size).model
+                return register_with_features(fixed, moving, "auto", model=model, working_size=working_size)
 
             result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():
@@ -99,7 +99,7 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
             for subpixel in (True, False) if ablate_subpixel else (True,):
                 def method(fixed, moving, extractor=extractor, model=TRANSFORMS[transform], subpixel=subpixel):
                     return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size,
-                                         subpixel=subpixel).model
+                                         subpixel=subpixel)
 
                 result[f"{backend}{'' if subpixel else '-no-subpixel'}+{transform}"] = method
     return result
@@ -127,6 +127,7 @@ def run(args) -> int:
               "seed": args.seed, "geometry": args.geometry}
     _print_table(f"Synthetic, {args.geometry} geometry (FIRE Registration Score, AUC 0-25 px)", report["synthetic"],
                  categories)
+    report["real"] = _real_checks(candidates, data_folder(args.data))
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
         report["fire"] = _evaluate(candidates, fire_pairs, published=True)
@@ -149,8 +150,11 @@ def run(args) -> int:
 
 def record_in_card(card_path: Path, report: dict) -> None:
     """Write the measured scores (not the per-pair errors) into a model card's metrics, with how they were made."""
-    summary = {part: {name: {key: result[key] for key in ("scores", "published", "seconds_per_pair") if key in result}
+    summary = {part: {name: {key: result[key] for key in ("scores", "published", "confidence", "seconds_per_pair")
+                             if key in result}
                       for name, result in report[part].items()} for part in ("synthetic", "fire") if report[part]}
+    if report.get("real"):
+        summary["real"] = {name: result["summary"] for name, result in report["real"].items()}
     benchmarks.record_in_card(card_path, "registration_benchmark", {
         **summary, "pairs_per_category": report["pairs_per_category"], "seed": report["seed"],
         "geometry": report["geometry"],
@@ -160,7 +164,7 @@ def record_in_card(card_path: Path, report: dict) -> None:
 def _evaluate(candidates: dict, pairs, published: bool = False) -> dict:
     """Scores per category, seconds per pair and per-pair errors (with the pairs' IDs) of every method on the same
     pairs; with `published`, also the published FIRE protocol's AUCs."""
-    from KeypointEvaluationLib.retina.benchmark import run_method
+    from KeypointEvaluationLib.retina.benchmark import confidence_figures, run_method
     from KeypointEvaluationLib.retina.fire_score import published_scores, score_by_category
 
     results = {}
@@ -168,9 +172,37 @@ def _evaluate(candidates: dict, pairs, published: bool = False) -> dict:
         result = run_method(method, pairs)
         results[name] = {"scores": score_by_category(result.errors),
                          "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors,
-                         "ids": result.ids}
+                         "ids": result.ids, "confident": result.confident,
+                         "confidence": confidence_figures(result.errors, result.confident)}
         if published:
             results[name]["published"] = published_scores(result.errors, result.ids)
+    return results
+
+
+def _real_checks(candidates: dict, data: Path) -> dict:
+    """Forward-backward consistency on real same-eye pairs and confidence on real wrong-eye pairs, per method."""
+    from KeypointEvaluationLib.retina.real_checks import CONSISTENCY_TARGET_PX, real_pairs, run_checks, summarise
+    from KeypointMRMLLib.images2d import read_image_2d
+
+    pairs = real_pairs(data)
+    if not pairs:
+        print(f"\nReal-pair checks skipped: none of their images is in {data} (see the data README).")
+        return {}
+    print(f"\nReal pairs ({sum(p.same_eye for p in pairs)} same-eye, {sum(not p.same_eye for p in pairs)} wrong-eye): "
+          f"forward-backward consistency (target <= {CONSISTENCY_TARGET_PX:g} px at 2912 px) and wrong-eye "
+          f"confidence (target: none)")
+    print(f"{'method':22s}{'consistent':>12s}{'median px':>11s}{'both confident':>16s}{'wrong-eye confident':>21s}"
+          "   forward-backward px per same-eye pair")
+    results = {}
+    for name, method in candidates.items():
+        checks = run_checks(method, pairs, lambda path: read_image_2d(path).array[0])
+        summary = summarise(checks)
+        results[name] = {"summary": summary, "pairs": [vars(check) for check in checks]}
+        per_pair = ", ".join(f"{check.forward_backward_px:.1f}" for check in checks if check.same_eye)
+        print(f"{name:22s}{summary['consistent']:>7d} / {summary['same_eye_pairs']:<2d}"
+              f"{summary['median_forward_backward_px']:>11.1f}"
+              f"{summary['same_eye_confident']:>11d} / {summary['same_eye_pairs']:<2d}"
+              f"{summary['wrong_eye_confident']:>15d} / {summary['wrong_eye_pairs']:<3d}   {per_pair}")
     return results
 
 
@@ -187,13 +219,18 @@ def _fire_benchmark_pairs(folder: Path):
 
 
 def _print_table(title: str, results: dict, categories) -> None:
+    from KeypointEvaluationLib.retina.benchmark import RIGHT_PX
+
     columns = [*categories, "overall", "mean"]
     print(f"\n{title}")
-    print(f"{'method':22s}" + "".join(f"{column:>14s}" for column in columns) + f"{'s/pair':>10s}")
+    print(f"{'method':22s}" + "".join(f"{column:>14s}" for column in columns) + f"{'s/pair':>10s}"
+          + f"   confident: precision / recall (right: <= {RIGHT_PX:g} px)")
     for name, result in results.items():
-        scores = result["scores"]
+        scores, confidence = result["scores"], result["confidence"]
         print(f"{name:22s}" + "".join(f"{scores.get(column, float('nan')):14.3f}" for column in columns)
-              + f"{result['seconds_per_pair']:10.2f}")
+              + f"{result['seconds_per_pair']:10.2f}"
+              + f"   {confidence['precision']:.2f} / {confidence['recall']:.2f} "
+                f"({confidence['confident']} confident, {confidence['right']} right of {confidence['pairs']})")
 
 
 def _print_published_table(title: str, results: dict) -> None:

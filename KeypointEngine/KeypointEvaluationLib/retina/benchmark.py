@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from KeypointEngineLib.fitting import GeometricModel
+from KeypointEngineLib.registration import Registration
 from KeypointEvaluationLib.retina.eye_pairs import make_eye_pair
 from KeypointEvaluationLib.retina.fire_score import pair_error
 from KeypointEvaluationLib.retina.pair import FIRE_FOV_PX, BenchmarkPair
@@ -56,25 +56,40 @@ def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category:
     return pairs
 
 
-Method = Callable[[np.ndarray, np.ndarray], GeometricModel | None]
+RIGHT_PX = 5.0  # a registration is right when its mean control-point error is at most this (px, 2912-px field)
+
+Method = Callable[[np.ndarray, np.ndarray], Registration]  # (fixed, moving) -> the engine's registration
 
 
 @dataclass
 class MethodResult:
     errors: dict[str, list[float]]  # per category, px on a 2912-px field of view (inf = failed)
     ids: dict[str, list[str]]  # per category, each pair's source (a FIRE pair's ID), in the order of `errors`
+    confident: dict[str, list[bool]]  # per category, what the registration said of itself
     seconds: list[float]
 
 
 def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
     errors: dict[str, list[float]] = {}
     ids: dict[str, list[str]] = {}
+    confident: dict[str, list[bool]] = {}
     seconds = []
     for pair in pairs:
         start = time.perf_counter()
-        model = method(pair.fixed, pair.moving)
+        registration = method(pair.fixed, pair.moving)
         seconds.append(time.perf_counter() - start)
-        error = pair_error(model, pair.fixed_points, pair.moving_points) * pair.fire_scale
+        error = pair_error(registration.model, pair.fixed_points, pair.moving_points) * pair.fire_scale
         errors.setdefault(pair.category, []).append(error)
         ids.setdefault(pair.category, []).append(pair.source)
-    return MethodResult(errors, ids, seconds)
+        confident.setdefault(pair.category, []).append(bool(registration.report.confident))
+    return MethodResult(errors, ids, confident, seconds)
+
+
+def confidence_figures(errors: dict[str, list[float]], confident: dict[str, list[bool]]) -> dict[str, float]:
+    """How far `confident` can be trusted over every pair: precision (confident ones that are right) and recall
+    (right ones called confident), right meaning a mean control-point error of at most RIGHT_PX."""
+    right = np.array([error <= RIGHT_PX for category in errors for error in errors[category]])
+    said = np.array([flag for category in errors for flag in confident[category]])
+    return {"precision": float((right & said).sum() / said.sum()) if said.any() else float("nan"),
+            "recall": float((right & said).sum() / right.sum()) if right.any() else float("nan"),
+            "confident": int(said.sum()), "right": int(right.sum()), "pairs": int(right.size)}
