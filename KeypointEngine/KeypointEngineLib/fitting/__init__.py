@@ -1,8 +1,8 @@
 """Robust fitting of geometric models to matched points: one interface, the Fitter, for the 2D image models (px)
 and the 3D volume models (RAS mm).
 
-- 2D (planar.py): similarity, affine, projective, quadratic, and "auto", which picks among them by the inliers'
-  number and spread. OpenCV USAC MAGSAC++ / RANSAC, scikit-image RANSAC for the quadratic model.
+- 2D (planar.py): similarity, affine, projective, quadratic, and "auto", which picks among them by how well each
+  predicts held-out matches (selection.py). OpenCV USAC MAGSAC++ / RANSAC, scikit-image RANSAC for the quadratic model.
 - 3D (spatial.py): rigid, similarity, affine. scikit-image RANSAC with Umeyama least squares.
 
 Models map fixed -> moving points and carry their inverse (models.py). Thresholds are in the points' units.
@@ -72,7 +72,7 @@ class Fitter:
     def fit(self, fixed: np.ndarray, moving: np.ndarray) -> Fit | None:
         """The robust fit to fixed[i] <-> moving[i], (N, d) each; None when too few points or no model."""
         if self.kind == AUTO:
-            return planar.fit_auto(fixed, moving, self.threshold, self.reference_size, self.seed)
+            return planar.fit_auto(fixed, moving, self.threshold, self.seed)
         return KINDS[self.dimension][self.kind].fit(fixed, moving, self.threshold, self.seed)
 
     def fit_succeeds(self, fit: Fit | None) -> bool:

@@ -13,14 +13,12 @@ import numpy as np
 from skimage.measure import ransac
 from skimage.transform import PolynomialTransform
 
-from KeypointEngineLib.fitting.models import Fit, GeometricModel, apply_model, score, spread
+from KeypointEngineLib.fitting.models import Fit, GeometricModel, apply_model, score
+from KeypointEngineLib.fitting.selection import choose_model
 
 MODELS = ("similarity", "affine", "projective", "quadratic")
 MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}  # the fewest points each can fit
-# auto picks the quadratic model only with this many inliers covering this share of the overlap's bounding area
-QUADRATIC_MIN_INLIERS = 30
-QUADRATIC_MIN_SPREAD = 0.25
-QUADRATIC_KEEPS = 0.99  # share of the homography's inlier count the quadratic model must keep
+AUTO_MIN_SUPPORT = 15  # fewer supported matches than this cannot tell models apart: auto takes the simplest that fits
 
 
 def fit_planar(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
@@ -86,23 +84,21 @@ def quadratic_least_squares(source: np.ndarray, target: np.ndarray) -> np.ndarra
     return (coefficients * scale ** _QUADRATIC_DEGREES[:, None]).T
 
 
-def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, image_area: float, seed: int = 0) -> Fit | None:
-    """The quadratic model when enough well-spread inliers support it (real fundus pairs need it to reach ~1 px);
-    otherwise the projective model, or the simplest model that still fits."""
+def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
+    """The model that best predicts the matches it was not fitted on (selection.py), among those the projective and
+    quadratic fits support; with too few of them, the simplest model that still fits."""
     projective = fit_planar("projective", fixed, moving, threshold, seed)
-    if projective is not None:
-        inlier_points = fixed[projective.inliers]
-        if (projective.inliers.sum() >= QUADRATIC_MIN_INLIERS
-                and spread(inlier_points, image_area) >= QUADRATIC_MIN_SPREAD):
-            quadratic = fit_planar("quadratic", fixed, moving, threshold, seed)
-            # keep it only where it fits the homography's own inliers better: the curvature must be really there.
-            # It may lose a few inliers: points right at the threshold come and go between models.
-            if quadratic is not None and quadratic.inliers.sum() >= QUADRATIC_KEEPS * projective.inliers.sum() and (
-                    np.median(quadratic.residuals[projective.inliers])
-                    < np.median(projective.residuals[projective.inliers])):
-                return quadratic
-        if projective.inliers.sum() >= 15:
-            return projective
+    quadratic = fit_planar("quadratic", fixed, moving, threshold, seed) if projective is not None else None
+    supported = np.zeros(len(fixed), bool)
+    for fit in (projective, quadratic):
+        if fit is not None:
+            supported |= fit.inliers
+    if supported.sum() >= AUTO_MIN_SUPPORT:
+        kind = choose_model(fixed[supported], moving[supported], threshold, seed=seed).kind
+        chosen = {"projective": projective, "quadratic": quadratic}.get(kind) or fit_planar(kind, fixed, moving,
+                                                                                          threshold, seed)
+        if chosen is not None:
+            return chosen
     for kind in ("affine", "similarity"):
         fit = fit_planar(kind, fixed, moving, threshold, seed)
         if fit is not None:
