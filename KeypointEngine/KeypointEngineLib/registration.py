@@ -50,6 +50,9 @@ class RegistrationReport:
     units: str = "px"
     message: str = ""
     device: str = ""  # where the keypoints were computed, and why
+    # the model's residual on held-out inliers where a module estimates it (retina: px on a 2912-px field of view);
+    # None where it is not estimated or the inliers are too few to hold any out
+    predicted_error_px: float | None = None
 
     def summary(self) -> str:
         if not self.success:
@@ -58,7 +61,8 @@ class RegistrationReport:
                 f"({100 * self.inlier_ratio:.0f} %), median residual {self.median_residual:.2f} {self.units}, "
                 f"{self.seconds:.2f} s" + (f" on {self.device}." if self.device else "."))
         if not self.confident:
-            text += " Low confidence: few or inconsistent matches; check the alignment visually."
+            text += (" Low confidence: " + (self.message or "few or inconsistent matches")
+                     + "; check the alignment visually.")
         return text
 
     def to_dict(self) -> dict:

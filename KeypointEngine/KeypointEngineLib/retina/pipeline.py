@@ -17,6 +17,7 @@ from KeypointEngineLib.jobs import Job, as_job
 from KeypointEngineLib.refinement import refine_correspondences
 from KeypointEngineLib.registration import ConfidenceRule, Registration, register_features
 from KeypointEngineLib.retina.backends import RETINA_BACKENDS
+from KeypointEngineLib.retina.confidence import CONFIDENCE, predicted_error_px
 from KeypointEngineLib.retina.parameters import (
     AUTO_BACKENDS,
     FEATURE_BACKENDS,
@@ -30,7 +31,6 @@ from KeypointEngineLib.retina.preprocess import Prepared, prepare
 
 RANSAC_THRESHOLD_WORKING_PX = 3.0
 GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's prediction when refining it
-CONFIDENCE = ConfidenceRule(min_inliers=15, min_inlier_ratio=0.15)
 
 
 def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = TRANSFORM_MODELS[0],
@@ -54,9 +54,11 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     fitter = Fitter(model, 2, threshold=RANSAC_THRESHOLD_WORKING_PX / moving.scale,
                     reference_size=np.pi * (fixed.roi_diameter / 2) ** 2)
     refine = _subpixel_refiner(fixed, moving) if subpixel else None
-    registration = register_features(fixed_features, moving_features, fitter, CONFIDENCE, ratio=ratio,
+    registration = register_features(fixed_features, moving_features, fitter,
+                                     ConfidenceRule(CONFIDENCE.min_inliers, CONFIDENCE.min_inlier_ratio), ratio=ratio,
                                      guided_radius=GUIDED_RADIUS_WORKING_PX / moving.scale, refine=refine,
                                      job=job.scaled(0.75, 1.0))
+    _assess(registration, fitter.threshold, moving.roi_diameter)
     registration.report.seconds = time.perf_counter() - start
     registration.report.device = str(extractor.device)
     return registration
@@ -82,6 +84,17 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
     chosen = max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1]
     chosen.report.seconds = time.perf_counter() - start
     return chosen
+
+
+def _assess(registration: Registration, threshold: float, field_diameter_px: float) -> None:
+    """The retina's confidence (confidence.py) in place of the count rule, with its reasons in the message."""
+    report = registration.report
+    if not report.success:
+        return
+    report.predicted_error_px = predicted_error_px(registration, threshold, field_diameter_px)
+    reasons = CONFIDENCE.reasons(registration)
+    report.confident = not reasons
+    report.message = "; ".join(reasons)
 
 
 def _subpixel_refiner(fixed: Prepared, moving: Prepared):
