@@ -53,6 +53,8 @@ class RegistrationReport:
     # the model's residual on held-out inliers where a module estimates it (retina: px on a 2912-px field of view);
     # None where it is not estimated or the inliers are too few to hold any out
     predicted_error_px: float | None = None
+    # share of the overlap's keypoint-bearing cells that hold inliers, where a module measures it (retina)
+    overlap_coverage: float | None = None
 
     def summary(self) -> str:
         if not self.success:

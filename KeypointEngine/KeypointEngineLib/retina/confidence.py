@@ -5,7 +5,8 @@ Control points are unknown at run time; what stands in for them is how well the 
 not fitted on (spatially blocked, see fitting/selection.py), scaled as FIRE scales errors, together with the inliers'
 number and share of the matches (a chance consensus among unrelated images has few of either). The thresholds are
 calibrated with `slicer-keypoints bench align` (its precision / recall columns) and checked on real wrong-eye pairs,
-which no simulation made.
+which no simulation made. A consensus on text or a frame burnt into both images (an identity both agree on) has
+many inliers and predicts them well, but covers only a band of the overlap: coverage catches it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import numpy as np
 
 from KeypointEngineLib.fitting.selection import blocks, held_out_error, least_squares
 from KeypointEngineLib.registration import Registration
+from KeypointEngineLib.retina.preprocess import Prepared
 
 REFERENCE_FIELD_PX = 2912.0  # FIRE's images: errors are expressed as if the field of view were this wide
+COVERAGE_CELLS = 8
+COVERAGE_MIN_KEYPOINTS = 3  # a cell counts as part of the overlap's content with at least this many keypoints
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class RetinaConfidence:
     min_inliers: int = 15
     min_inlier_ratio: float = 0.15
     max_predicted_error_px: float = 3.0  # held-out residual, px on a 2912-px field of view
+    min_overlap_coverage: float = 0.5  # text or a frame burnt into both images covers a band, not the overlap
 
     def reasons(self, registration: Registration) -> list[str]:
         """Why the registration is not confident (empty when it is)."""
@@ -42,10 +47,41 @@ class RetinaConfidence:
         elif not report.predicted_error_px <= self.max_predicted_error_px:
             found.append(f"the model predicts held-out inliers to {report.predicted_error_px:.1f} px at 2912 px "
                          f"(needs {self.max_predicted_error_px:g})")
+        if report.overlap_coverage is None or report.overlap_coverage < self.min_overlap_coverage:
+            found.append(f"the inliers cover {100 * (report.overlap_coverage or 0):.0f} % of the overlap's content "
+                         f"(needs {100 * self.min_overlap_coverage:.0f} %): they may lie on text or a frame both "
+                         "images share")
         return found
 
 
 CONFIDENCE = RetinaConfidence()
+
+
+def overlap_coverage(registration: Registration, fixed_keypoints: np.ndarray, fixed: Prepared, moving: Prepared,
+                     cells: int = COVERAGE_CELLS) -> float | None:
+    """Share of the overlap's cells (a `cells` x `cells` grid on the fixed working image) with keypoints that hold an
+    inlier too: a transform the images agree on is supported wherever both show retina, one found on burnt-in text or
+    a frame only where those are. None without an overlap with keypoints."""
+    if registration.model is None:
+        return None
+    mapped = moving.to_working(registration.model.fixed_to_moving(fixed_keypoints))
+    rows, cols = moving.mask.shape
+    x, y = np.round(mapped).astype(int).T if len(mapped) else (np.zeros(0, int), np.zeros(0, int))
+    inside = (x >= 0) & (x < cols) & (y >= 0) & (y < rows)
+    inside[inside] = moving.mask[y[inside], x[inside]] > 0
+    size = np.array(fixed.image.shape[::-1], float) / cells
+
+    def cell(points: np.ndarray) -> np.ndarray:
+        index = np.clip((fixed.to_working(points) // size).astype(int), 0, cells - 1)
+        return index[:, 1] * cells + index[:, 0]
+
+    counts = np.bincount(cell(fixed_keypoints[inside]), minlength=cells * cells)
+    occupied = counts >= COVERAGE_MIN_KEYPOINTS
+    if not occupied.any():
+        return None
+    covered = np.zeros(cells * cells, bool)
+    covered[cell(registration.fixed_points)] = True
+    return float((covered & occupied).sum() / occupied.sum())
 
 
 def predicted_error_px(registration: Registration, threshold: float, field_diameter_px: float) -> float | None:

@@ -17,7 +17,7 @@ from KeypointEngineLib.jobs import Job, as_job
 from KeypointEngineLib.refinement import refine_correspondences
 from KeypointEngineLib.registration import ConfidenceRule, Registration, register_features
 from KeypointEngineLib.retina.backends import RETINA_BACKENDS
-from KeypointEngineLib.retina.confidence import CONFIDENCE, predicted_error_px
+from KeypointEngineLib.retina.confidence import CONFIDENCE, overlap_coverage, predicted_error_px
 from KeypointEngineLib.retina.parameters import (
     AUTO_BACKENDS,
     FEATURE_BACKENDS,
@@ -58,7 +58,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
                                      ConfidenceRule(CONFIDENCE.min_inliers, CONFIDENCE.min_inlier_ratio), ratio=ratio,
                                      guided_radius=GUIDED_RADIUS_WORKING_PX / moving.scale, refine=refine,
                                      job=job.scaled(0.75, 1.0))
-    _assess(registration, fitter.threshold, moving.roi_diameter)
+    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving)
     registration.report.seconds = time.perf_counter() - start
     registration.report.device = str(extractor.device)
     return registration
@@ -86,12 +86,14 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
     return chosen
 
 
-def _assess(registration: Registration, threshold: float, field_diameter_px: float) -> None:
+def _assess(registration: Registration, threshold: float, fixed_keypoints: np.ndarray, fixed: Prepared,
+            moving: Prepared) -> None:
     """The retina's confidence (confidence.py) in place of the count rule, with its reasons in the message."""
     report = registration.report
     if not report.success:
         return
-    report.predicted_error_px = predicted_error_px(registration, threshold, field_diameter_px)
+    report.predicted_error_px = predicted_error_px(registration, threshold, moving.roi_diameter)
+    report.overlap_coverage = overlap_coverage(registration, fixed_keypoints, fixed, moving)
     reasons = CONFIDENCE.reasons(registration)
     report.confident = not reasons
     report.message = "; ".join(reasons)
