@@ -60,8 +60,9 @@ def retina_image() -> RetinaImage:
                        gaussian_heatmap(vessel_junctions(vessel_mask), vessel_mask.shape))
 
 
-def test_training_pairs_are_reproducible_and_their_flow_is_right(retina_image):
-    pairs = RetinaPairs([retina_image], length=10, patch=96)
+@pytest.mark.parametrize("geometry", ["warp", "eye"])
+def test_training_pairs_are_reproducible_and_their_flow_is_right(retina_image, geometry):
+    pairs = RetinaPairs([retina_image], length=10, patch=96, geometry=geometry)
     first, again = pairs[3], pairs[3]
     torch.testing.assert_close(first["image_b"], again["image_b"])
     # the label heatmap is the same in both views: B's must equal A's read through the flow

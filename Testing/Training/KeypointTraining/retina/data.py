@@ -7,6 +7,10 @@ field of view). One view is changed in appearance or modality: simulated fluores
 en-face, lesions with uneven illumination and blur, or another exposure and colour (HSV-like jitter). Targets: the
 flow from B to A, validity masks, vessel masks and keypoint heatmaps in both views.
 
+With `geometry="eye"`, view B is not a warp of A's crop but a crop of another photograph of the same eye, as the
+benchmark's eye model makes it (KeypointEvaluationLib/retina/eye_model.py: a curved retina seen through the pupil,
+the eye turned about its centre of rotation, the camera offset in the pupil), turned and scaled a little against A.
+
 With `camera_apertures`, crops stay inside the photograph's field of view and each view gets its own aperture rim
 (half the views, a disc fixed to the crop): a real camera's rim stays with the camera while the retina moves, so
 the network must not learn to match rims, which warping the photograph's own rim with the retina would teach it.
@@ -24,7 +28,7 @@ import torch
 from skimage.io import imread  # GIF masks (DRIVE), which SimpleITK does not read
 
 from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, field_of_view_mask, to_gray
-from KeypointEvaluationLib.retina import appearance
+from KeypointEvaluationLib.retina import appearance, eye_model
 from KeypointEvaluationLib.retina.synthetic_warps import random_warp
 from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
 
@@ -32,6 +36,8 @@ MODES = ("angiography", "infrared", "oct_enface", "appearance", "colour")
 MODE_PROBABILITIES = (0.35, 0.1, 0.1, 0.2, 0.25)
 APERTURE_PROBABILITY = 0.5  # per view, with camera_apertures
 APERTURE_RADIUS_PATCHES = (0.7, 2.5)  # rim curvature: a 45° field of view (or 0.55 of it) seen at scales 0.8-1.6
+GEOMETRIES = ("warp", "eye")
+EYE_GAZE_FIELDS = 0.35  # view B looks up to this share of the field of view away from the photograph's centre
 
 
 @dataclass
@@ -41,6 +47,7 @@ class RetinaImage:
     vessels: np.ndarray  # uint8 0/1
     fov: np.ndarray  # uint8 0/1
     keypoints: np.ndarray  # float32 heatmap labels in [0, 1]
+    fov_degrees: float = 45.0  # the camera's field of view
 
 
 def training_sources(data: Path) -> list[tuple[str, Path, Path, float]]:
@@ -72,7 +79,7 @@ def load_image(name: str, image_path: Path, mask_path: Path, fov_degrees: float,
     vessels = cv2.resize(vessels, size, interpolation=cv2.INTER_NEAREST)
     fov = cv2.resize(fov.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     keypoints = gaussian_heatmap(vessel_junctions(vessels), vessels.shape)
-    return RetinaImage(name, rgb, vessels, fov, keypoints)
+    return RetinaImage(name, rgb, vessels, fov, keypoints, fov_degrees)
 
 
 def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], nearest: bool = False) -> np.ndarray:
@@ -97,9 +104,11 @@ class RetinaPairs(torch.utils.data.Dataset):
     """A long, deterministic stream of training pairs: sample `index` is always the same (resumable)."""
 
     def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0,
-                 camera_apertures: bool = False):
+                 camera_apertures: bool = False, geometry: str = "warp"):
+        if geometry not in GEOMETRIES:
+            raise ValueError(f"Unknown training geometry {geometry!r}; choose from {', '.join(GEOMETRIES)}.")
         self.images, self.length, self.patch, self.seed = images, length, patch, seed
-        self.camera_apertures = camera_apertures
+        self.camera_apertures, self.geometry = camera_apertures, geometry
         # where crop centres may fall, per image; with camera apertures, clear of the photograph's own rim (it moves
         # with the retina): the field of view eroded by half a crop
         margin = np.ones((patch + 1, patch + 1), np.uint8) if camera_apertures else np.ones((1, 1), np.uint8)
@@ -162,14 +171,39 @@ class RetinaPairs(torch.utils.data.Dataset):
             maps_a = tuple(to_image_a[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
             if _remap(image.fov, maps_a, nearest=True).mean() < min_coverage:
                 continue
-            # view B: crop-B px -> crop-A px (the flow), then on to image px like A
-            warp = random_warp((patch, patch), rng, rotation_degrees=20, scale=(0.8, 1.25), shift=(0.0, 0.2),
-                               tilt=0.05, curvature=0.05)
-            flow = warp.moving_to_fixed(grid)
-            to_image_b = (flow - (patch - 1) / 2) @ rotation.T + centre
+            if self.geometry == "eye":
+                to_image_b = self._eye_view_b(image, centre, rotation, grid, rng)
+                flow = (to_image_b - centre) @ np.linalg.inv(rotation).T + (patch - 1) / 2
+                to_image_b, flow = np.nan_to_num(to_image_b, nan=-1e6), np.nan_to_num(flow, nan=-1e6)
+            else:  # view B: crop-B px -> crop-A px (the flow), then on to image px like A
+                warp = random_warp((patch, patch), rng, rotation_degrees=20, scale=(0.8, 1.25), shift=(0.0, 0.2),
+                                   tilt=0.05, curvature=0.05)
+                flow = warp.moving_to_fixed(grid)
+                to_image_b = (flow - (patch - 1) / 2) @ rotation.T + centre
             maps_b = tuple(to_image_b[:, i].reshape(patch, patch).astype(np.float32) for i in range(2))
             inside = np.all((flow >= 0) & (flow <= patch - 1), axis=1).reshape(patch, patch)
             fov_b = _remap(image.fov, maps_b, nearest=True) > 0
             if (inside & fov_b).mean() >= 0.5 and fov_b.mean() >= min_coverage:
                 return maps_a, maps_b, flow.reshape(patch, patch, 2).astype(np.float32)
         raise RuntimeError(f"Could not draw an overlapping training pair from {image.name}.")
+
+    def _eye_view_b(self, image: RetinaImage, centre: np.ndarray, rotation: np.ndarray, grid: np.ndarray,
+                    rng: np.random.Generator) -> np.ndarray:
+        """Image px (of the photograph, the eye at rest) that each px of B's crop sees: B is a crop of another
+        photograph of the eye, about where A's centre appears in it, turned by up to 20° and scaled by 0.8-1.25."""
+        ys, xs = np.nonzero(image.fov)
+        rest = eye_model.EyeView(np.eye(3), (0.0, 0.0), image.fov_degrees, (float(xs.mean()), float(ys.mean())),
+                                 2.0 * np.sqrt(len(xs) / np.pi))
+        radius, angle = 1.5 * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+        turned = eye_model.EyeView(
+            eye_model.rotation(rng.uniform(0, EYE_GAZE_FIELDS) * image.fov_degrees, rng.uniform(0, 2 * np.pi),
+                               rng.uniform(-5, 5)),
+            (radius * np.cos(angle), radius * np.sin(angle)), rest.field_of_view_degrees, rest.aperture_centre_px,
+            rest.aperture_diameter_px)
+        eye = eye_model.random_eye(rng)
+        seen_at = eye_model.EyeWarp(eye, rest, turned).moving_to_fixed(centre[None])[0]
+        shift = rng.uniform(-0.2, 0.2, 2) * self.patch
+        turn, scale = np.deg2rad(rng.uniform(-20, 20)), rng.uniform(0.8, 1.25)
+        relative = scale * np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+        in_turned = (grid - (self.patch - 1) / 2) @ (rotation @ relative).T + seen_at + shift
+        return eye_model.EyeWarp(eye, turned, rest).moving_to_fixed(in_turned)

@@ -8,6 +8,8 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   vessel_branch         Retinal IPA vessel segmentation branch prompted by the heatmap (default true)
   heatmap_labels        supervise repeatability with keypoint heatmaps (default true)
   camera_apertures      crops inside the field of view, each view with its own aperture rim (default false)
+  geometry              "warp" (view B a warp of A's crop; default) or "eye" (another photograph of the eye, by the
+                        benchmark's eye model)
   label_model           weights of a previous round: its detections join the labels (iterative rounds)
   init                  weights to start from (usually the previous round's)
 """
@@ -103,8 +105,10 @@ def retina_keypoints_recipe(config: TrainConfig) -> Recipe:
         state = torch.load(options["init"], map_location="cpu", weights_only=True)
         print(f"init from {options['init']}: {model.load_state_dict(state, strict=False)}")
     apertures = bool(options.get("camera_apertures", False))
-    train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures)
-    validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000, camera_apertures=apertures)
+    geometry = str(options.get("geometry", "warp"))
+    train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures, geometry=geometry)
+    validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000, camera_apertures=apertures,
+                             geometry=geometry)
     validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
 
     def training_step(model, batch):
