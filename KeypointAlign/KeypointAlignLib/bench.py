@@ -70,7 +70,7 @@ TRANSFORMS = {"homography": "projective", "quadratic": "quadratic", "auto": "aut
 def methods(backends: list[str], working_size: int, models: Path | None = None,
             transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False,
             ablate_subpixel: bool = False) -> dict:
-    """"backend+transform" -> callable(fixed, moving) -> Registration, for each backend and transform model."""
+    """"backend+transform" -> callable(fixed, moving, fov_degrees) -> Registration, per backend and transform."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.backends import RETINA_BACKENDS
     from KeypointEngineLib.retina.learned import LearnedExtractor
@@ -90,16 +90,18 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     result = {}
     if "auto" in backends:
         for transform in transforms:
-            def method(fixed, moving, model=TRANSFORMS[transform]):
-                return register_with_features(fixed, moving, "auto", model=model, working_size=working_size)
+            def method(fixed, moving, fov_degrees, model=TRANSFORMS[transform]):
+                return register_with_features(fixed, moving, "auto", model=model, working_size=working_size,
+                                              fov_degrees=fov_degrees)
 
             result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():
         for transform in transforms:
             for subpixel in (True, False) if ablate_subpixel else (True,):
-                def method(fixed, moving, extractor=extractor, model=TRANSFORMS[transform], subpixel=subpixel):
+                def method(fixed, moving, fov_degrees, extractor=extractor, model=TRANSFORMS[transform],
+                           subpixel=subpixel):
                     return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size,
-                                         subpixel=subpixel)
+                                         fov_degrees=fov_degrees, subpixel=subpixel)
 
                 result[f"{backend}{'' if subpixel else '-no-subpixel'}+{transform}"] = method
     return result
@@ -199,9 +201,10 @@ def _real_checks(candidates: dict, data: Path) -> dict:
         summary = summarise(checks)
         results[name] = {"summary": summary, "pairs": [vars(check) for check in checks]}
         per_pair = ", ".join(f"{check.forward_backward_px:.1f}" for check in checks if check.same_eye)
+        median = summary["median_forward_backward_px"]
         print(f"{name:22s}{summary['consistent']:>7d} / {summary['same_eye_pairs']:<2d}"
-              f"{summary['median_forward_backward_px']:>11.1f}"
-              f"{summary['same_eye_confident']:>11d} / {summary['same_eye_pairs']:<2d}"
+              + (f"{median:>11.1f}" if median is not None else f"{'n/a':>11s}")
+              + f"{summary['same_eye_confident']:>11d} / {summary['same_eye_pairs']:<2d}"
               f"{summary['wrong_eye_confident']:>15d} / {summary['wrong_eye_pairs']:<3d}   {per_pair}")
     return results
 

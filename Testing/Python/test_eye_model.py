@@ -8,7 +8,8 @@ import pytest
 
 from KeypointAlignLib.samples import sample_retina_path
 from KeypointEvaluationLib.retina.eye_model import Eye, EyeView, EyeWarp, random_eye, rotation
-from KeypointEvaluationLib.retina.eye_pairs import OVERLAP_RANGES, make_eye_pair
+from KeypointEvaluationLib.retina.eye_pairs import make_eye_pair
+from KeypointEvaluationLib.retina.pair import OVERLAP_RANGES
 from KeypointMRMLLib.images2d import read_image_2d
 
 RETINA = read_image_2d(sample_retina_path()).array[0][::2, ::2].copy()
@@ -66,9 +67,10 @@ def test_a_projection_centre_that_never_moves_gives_an_exact_homography():
     assert projective < 1e-3
 
 
-def test_real_eyes_bend_a_homography_but_not_a_quadratic():
-    """The failure the first benchmark could not show: at low overlap and a wide field, the best homography is off by
-    more than FIRE's 5-px criterion, while a quadratic (the curved-retina model) stays well inside it."""
+def test_a_straying_projection_centre_bends_a_homography_but_not_a_quadratic():
+    """What the first benchmark could not show: after a large change of pose over a wide field, with the camera kept
+    in place, the best homography is off by more than FIRE's 5-px criterion while a quadratic (the curved-retina
+    model) stays well inside it."""
     eye = Eye()
     projective, quadratic = _residuals_px_at_2912(EyeWarp(eye, _view(10, np.pi, (1.5, 0.0)), _view(10, 0.0)))
     assert projective > 5.0 and quadratic < projective / 4
@@ -94,7 +96,6 @@ def test_pairs_overlap_as_their_category_says(category):
     low, high = OVERLAP_RANGES[category]
     for seed in range(2):
         pair = make_eye_pair(RETINA, category, np.random.default_rng(seed), "retina")
-        np.testing.assert_allclose(pair.truth(pair.moving_points), pair.fixed_points)
         fixed_shown, moving_shown = ((image if image.ndim == 2 else image.max(axis=2)) > 0
                                      for image in (pair.fixed, pair.moving))
         ys, xs = np.nonzero(moving_shown)

@@ -158,7 +158,8 @@ def test_auto_follows_a_real_eyes_curvature_at_low_overlap():
 
     fixed_view = EyeView(rotation(10, 0.0), (0.0, 0.0), 45.0, (500.0, 500.0), 900.0)
     moving_view = EyeView(rotation(10, np.pi), (1.5, 0.0), 45.0, (500.0, 500.0), 900.0)
-    truth = EyeWarp(Eye(), fixed_view, moving_view)  # fixed px -> moving px
+    truth = EyeWarp(Eye(), fixed_view, moving_view)  # the fitter's direction, fixed px -> moving px: EyeWarp's
+    # "moving" slot is the view it maps from
     rng = np.random.default_rng(0)
     candidates = rng.uniform(0, 1000, (4000, 2))
     mapped = truth.moving_to_fixed(candidates)

@@ -7,7 +7,7 @@ import pytest
 from conftest import SHARED_DATA
 
 from KeypointEngineLib.fitting import GeometricModel
-from KeypointEngineLib.retina.pipeline import register_pair
+from KeypointEngineLib.retina.pipeline import register_with_features
 from KeypointEvaluationLib.retina.real_checks import forward_backward_px, real_pairs, run_checks, summarise
 from KeypointMRMLLib.images2d import read_image_2d
 
@@ -48,5 +48,8 @@ def test_default_registration_is_never_confident_on_real_wrong_eye_pairs():
         pytest.skip("no wrong-eye pair images in the data folder")
     chosen = [next(p for p in pairs if p.name.startswith(prefix)) for prefix in ("CHASE", "DRIVE", "IR")
               if any(p.name.startswith(prefix) for p in pairs)]
-    results = run_checks(register_pair, chosen, lambda path: read_image_2d(path).array[0])
+    def register(fixed, moving, fov_degrees):
+        return register_with_features(fixed, moving, "auto", fov_degrees=fov_degrees)  # the shipped default
+
+    results = run_checks(register, chosen, lambda path: read_image_2d(path).array[0])
     assert summarise(results)["wrong_eye_confident"] == 0, [(r.name, r.confident) for r in results]

@@ -9,7 +9,9 @@ from conftest import shared_data
 
 from KeypointAlignLib.samples import sample_retina_path
 from KeypointEngineLib.retina.pipeline import register_pair
-from KeypointEvaluationLib.retina.benchmark import RIGHT_PX, make_benchmark_pair
+from KeypointEvaluationLib.retina.benchmark import RIGHT_PX, BenchmarkPair, make_benchmark_pair
+from KeypointEvaluationLib.retina.eye_model import Eye, EyeView, EyeWarp, rotation
+from KeypointEvaluationLib.retina.eye_pairs import render, source_view
 from KeypointEvaluationLib.retina.fire_score import pair_error
 from KeypointMRMLLib.images2d import read_image_2d
 
@@ -44,15 +46,31 @@ def _textured_disc(like: np.ndarray, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("category", ["high_overlap", "low_overlap", "appearance"])
 def test_right_registrations_are_confident(category):
     pair = make_benchmark_pair(RETINA, category, np.random.default_rng(0), "skimage retina")
-    registration = register_pair(pair.fixed, pair.moving)
+    registration = register_pair(pair.fixed, pair.moving, fov_degrees=pair.field_of_view_degrees)
     assert _error(registration, pair) <= RIGHT_PX
     assert registration.report.confident, registration.report.message
 
 
-def test_the_wrong_model_at_low_overlap_is_not_confident():
-    pair = make_benchmark_pair(RETINA, "low_overlap", np.random.default_rng(1), "skimage retina")
+def _turned_view_pair(gaze_degrees: float, offset_mm: tuple[float, float]) -> BenchmarkPair:
+    """The photograph and the eye model's view after a large change of pose (the camera kept its place)."""
+    rest, field = source_view(RETINA, 45.0)
+    eye = Eye()
+    view = EyeView(rotation(gaze_degrees, 0.7), offset_mm, 45.0, rest.aperture_centre_px, rest.aperture_diameter_px)
+    moving, shown = render(RETINA, field, eye, rest, view)
+    truth = EyeWarp(eye, view, rest)
+    ys, xs = np.nonzero(shown[::40, ::40])
+    moving_points = np.c_[xs, ys].astype(float) * 40
+    fixed_points = truth.moving_to_fixed(moving_points)
+    keep = field[np.clip(np.round(fixed_points[:, 1]).astype(int), 0, field.shape[0] - 1),
+                 np.clip(np.round(fixed_points[:, 0]).astype(int), 0, field.shape[1] - 1)]
+    return BenchmarkPair("turned", "skimage retina", RETINA, moving, fixed_points[keep], moving_points[keep],
+                         2912 / rest.aperture_diameter_px)
+
+
+def test_a_homography_the_retinas_curvature_defeats_is_not_confident():
+    pair = _turned_view_pair(20.0, (0.0, 1.5))
     homography = register_pair(pair.fixed, pair.moving, model="projective")
-    assert _error(homography, pair) > RIGHT_PX  # the curved retina at low overlap: a homography is wrong
+    assert _error(homography, pair) > RIGHT_PX  # a wide field and a large change of pose: a homography is wrong
     assert not homography.report.confident
     assert "held-out inliers" in homography.report.message
     automatic = register_pair(pair.fixed, pair.moving)

@@ -50,7 +50,7 @@ class Fitter:
     """Fits one model kind (or, in 2D, "auto") robustly to matched points.
 
     `threshold` is the inlier distance in the points' units (px, mm). `reference_size` is the area (2D) or volume
-    (3D) the points can cover, what the inliers' spread is measured against (and what "auto" chooses by).
+    (3D) the points can cover, what the inliers' spread is measured against.
     """
 
     kind: str

@@ -18,7 +18,7 @@ from KeypointEngineLib.fitting.selection import choose_model
 
 MODELS = ("similarity", "affine", "projective", "quadratic")
 MIN_INLIERS = {"similarity": 3, "affine": 4, "projective": 8, "quadratic": 12}  # the fewest points each can fit
-AUTO_MIN_SUPPORT = 15  # fewer supported matches than this cannot tell models apart: auto takes the simplest that fits
+AUTO_MIN_SUPPORT = 15  # fewer supported matches than this cannot tell models apart by held-out blocks
 
 
 def fit_planar(kind: str, fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
@@ -86,7 +86,8 @@ def quadratic_least_squares(source: np.ndarray, target: np.ndarray) -> np.ndarra
 
 def fit_auto(fixed: np.ndarray, moving: np.ndarray, threshold: float, seed: int = 0) -> Fit | None:
     """The model that best predicts the matches it was not fitted on (selection.py), among those the projective and
-    quadratic fits support; with too few of them, the simplest model that still fits."""
+    quadratic fits support; with too few of them to tell models apart, the affine fit, else the similarity, else the
+    projective one."""
     projective = fit_planar("projective", fixed, moving, threshold, seed)
     quadratic = fit_planar("quadratic", fixed, moving, threshold, seed) if projective is not None else None
     supported = np.zeros(len(fixed), bool)

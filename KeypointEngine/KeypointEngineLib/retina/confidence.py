@@ -15,20 +15,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from KeypointEngineLib.fitting.selection import blocks, held_out_error, least_squares
+from KeypointEngineLib.fitting.selection import blocks, held_out_error
 from KeypointEngineLib.registration import Registration
-from KeypointEngineLib.retina.preprocess import Prepared
+from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, Prepared
 
-REFERENCE_FIELD_PX = 2912.0  # FIRE's images: errors are expressed as if the field of view were this wide
+REFERENCE_FIELD_PX = 2912.0  # FIRE's images: errors are expressed as if the 45° field of view were this wide
 COVERAGE_CELLS = 8
 COVERAGE_MIN_KEYPOINTS = 3  # a cell counts as part of the overlap's content with at least this many keypoints
+MIN_HELD_OUT_POINTS = 12  # five blocks of fewer points than this leave a quadratic nothing to stand on
 
 
 @dataclass(frozen=True)
 class RetinaConfidence:
     min_inliers: int = 15
     min_inlier_ratio: float = 0.15
-    max_predicted_error_px: float = 3.0  # held-out residual, px on a 2912-px field of view
+    max_predicted_error_px: float = 5.0  # error where the model was not fitted, px at 2912 px: FIRE's "right"
     min_overlap_coverage: float = 0.5  # text or a frame burnt into both images covers a band, not the overlap
 
     def reasons(self, registration: Registration) -> list[str]:
@@ -43,7 +44,7 @@ class RetinaConfidence:
             found.append(f"only {100 * report.inlier_ratio:.0f} % of the matches agree "
                          f"(needs {100 * self.min_inlier_ratio:.0f} %)")
         if report.predicted_error_px is None:
-            found.append("too few inliers to test the model on any it was not fitted on")
+            found.append("the model could not be tested on inliers it was not fitted on (too few, or degenerate)")
         elif not report.predicted_error_px <= self.max_predicted_error_px:
             found.append(f"the model predicts held-out inliers to {report.predicted_error_px:.1f} px at 2912 px "
                          f"(needs {self.max_predicted_error_px:g})")
@@ -66,8 +67,9 @@ def overlap_coverage(registration: Registration, fixed_keypoints: np.ndarray, fi
         return None
     mapped = moving.to_working(registration.model.fixed_to_moving(fixed_keypoints))
     rows, cols = moving.mask.shape
-    x, y = np.round(mapped).astype(int).T if len(mapped) else (np.zeros(0, int), np.zeros(0, int))
-    inside = (x >= 0) & (x < cols) & (y >= 0) & (y < rows)
+    finite = np.isfinite(mapped).all(axis=1)
+    x, y = np.round(np.where(finite[:, None], mapped, -1)).astype(int).T.reshape(2, -1)
+    inside = finite & (x >= 0) & (x < cols) & (y >= 0) & (y < rows)
     inside[inside] = moving.mask[y[inside], x[inside]] > 0
     size = np.array(fixed.image.shape[::-1], float) / cells
 
@@ -84,14 +86,32 @@ def overlap_coverage(registration: Registration, fixed_keypoints: np.ndarray, fi
     return float((covered & occupied).sum() / occupied.sum())
 
 
-def predicted_error_px(registration: Registration, threshold: float, field_diameter_px: float) -> float | None:
-    """The chosen model's root-mean-square residual on held-out blocks of its own inliers (moving px), scaled to a
-    2912-px field of view; None when the inliers are too few to hold any out."""
-    if registration.model is None or len(registration.fixed_points) < 2 * 6:
+def fire_scale(field_diameter_px: float, fov_degrees: float) -> float:
+    """Px of an image whose `fov_degrees` field spans `field_diameter_px`, to px of FIRE's 2912-px 45° field (same
+    focal length in both: the tangent of the half field, not the angle, scales with px)."""
+    focal_px = field_diameter_px / 2 / np.tan(np.deg2rad(fov_degrees) / 2)
+    return REFERENCE_FIELD_PX / (2 * focal_px * np.tan(np.deg2rad(REFERENCE_FOV_DEGREES) / 2))
+
+
+def predicted_error_px(registration: Registration, threshold: float, scale: float) -> float | None:
+    """The chosen model's error where it was not fitted (moving px) times `scale` (see fire_scale): the root of its
+    mean squared residual on held-out blocks of its own inliers less the matches' own scatter; None when it cannot be
+    estimated (too few inliers to hold blocks out, or degenerate ones)."""
+    if registration.model is None or len(registration.fixed_points) < MIN_HELD_OUT_POINTS:
         return None
     fixed, moving = registration.fixed_points, registration.moving_points
-    kind = registration.model.kind
-    if least_squares(kind, fixed, moving) is None:
+    squared = held_out_error(registration.model.kind, fixed, moving, blocks(fixed), clip=2 * threshold)
+    noise = _noise_variance(fixed, moving)
+    if not (np.isfinite(squared) and np.isfinite(noise)):
         return None
-    squared = held_out_error(kind, fixed, moving, blocks(fixed), clip=2 * threshold)
-    return float(np.sqrt(squared) * REFERENCE_FIELD_PX / field_diameter_px) if np.isfinite(squared) else None
+    return float(np.sqrt(max(squared - noise, 0.0)) * scale)
+
+
+def _noise_variance(fixed: np.ndarray, moving: np.ndarray) -> float:
+    """The matches' own scatter (moving px², both axes): the quadratic model's in-sample residual, corrected for its
+    six parameters per axis. A held-out residual is this scatter plus the model's error; only the error matters."""
+    from KeypointEngineLib.fitting.models import apply_model
+    from KeypointEngineLib.fitting.planar import quadratic_least_squares
+
+    residual = apply_model("quadratic", quadratic_least_squares(fixed, moving), fixed) - moving
+    return float((residual ** 2).sum() / max(len(fixed) - 6, 1))

@@ -17,7 +17,7 @@ from KeypointEngineLib.jobs import Job, as_job
 from KeypointEngineLib.refinement import refine_correspondences
 from KeypointEngineLib.registration import ConfidenceRule, Registration, register_features
 from KeypointEngineLib.retina.backends import RETINA_BACKENDS
-from KeypointEngineLib.retina.confidence import CONFIDENCE, overlap_coverage, predicted_error_px
+from KeypointEngineLib.retina.confidence import CONFIDENCE, fire_scale, overlap_coverage, predicted_error_px
 from KeypointEngineLib.retina.parameters import (
     AUTO_BACKENDS,
     FEATURE_BACKENDS,
@@ -58,7 +58,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
                                      ConfidenceRule(CONFIDENCE.min_inliers, CONFIDENCE.min_inlier_ratio), ratio=ratio,
                                      guided_radius=GUIDED_RADIUS_WORKING_PX / moving.scale, refine=refine,
                                      job=job.scaled(0.75, 1.0))
-    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving)
+    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving, fov_degrees)
     registration.report.seconds = time.perf_counter() - start
     registration.report.device = str(extractor.device)
     return registration
@@ -80,19 +80,22 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
                                    **options))
         if tried[-1].report.confident:
             break
+    confident = [registration for registration in tried if registration.report.confident]
     successful = [registration for registration in tried if registration.report.success]
-    chosen = max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1]
+    chosen = (confident[0] if confident else
+              max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1])
     chosen.report.seconds = time.perf_counter() - start
     return chosen
 
 
 def _assess(registration: Registration, threshold: float, fixed_keypoints: np.ndarray, fixed: Prepared,
-            moving: Prepared) -> None:
+            moving: Prepared, fov_degrees: float) -> None:
     """The retina's confidence (confidence.py) in place of the count rule, with its reasons in the message."""
     report = registration.report
     if not report.success:
         return
-    report.predicted_error_px = predicted_error_px(registration, threshold, moving.roi_diameter)
+    report.predicted_error_px = predicted_error_px(registration, threshold, fire_scale(moving.roi_diameter,
+                                                                                      fov_degrees))
     report.overlap_coverage = overlap_coverage(registration, fixed_keypoints, fixed, moving)
     reasons = CONFIDENCE.reasons(registration)
     report.confident = not reasons

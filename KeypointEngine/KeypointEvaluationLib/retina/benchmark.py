@@ -58,7 +58,7 @@ def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category:
 
 RIGHT_PX = 5.0  # a registration is right when its mean control-point error is at most this (px, 2912-px field)
 
-Method = Callable[[np.ndarray, np.ndarray], Registration]  # (fixed, moving) -> the engine's registration
+Method = Callable[[np.ndarray, np.ndarray, float], Registration]  # (fixed, moving, field of view °) -> registration
 
 
 @dataclass
@@ -76,7 +76,7 @@ def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
     seconds = []
     for pair in pairs:
         start = time.perf_counter()
-        registration = method(pair.fixed, pair.moving)
+        registration = method(pair.fixed, pair.moving, pair.field_of_view_degrees)
         seconds.append(time.perf_counter() - start)
         error = pair_error(registration.model, pair.fixed_points, pair.moving_points) * pair.fire_scale
         errors.setdefault(pair.category, []).append(error)

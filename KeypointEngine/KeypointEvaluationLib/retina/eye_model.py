@@ -1,20 +1,31 @@
 """How two fundus photographs of one eye are related: a curved retina seen through the pupil from two poses.
 
-The model (all lengths in mm, the eye's own frame: +z along the optical axis towards the cornea):
+The model is the one retinal registration has long used to explain why fundus pairs are not projective (Can et al.,
+"A feature-based, robust, hierarchical algorithm for registering pairs of images of the curved human retina", IEEE
+TPAMI 2002; Hernandez-Matas et al., REMPE, "Retinal image registration as a tool for supporting clinical
+applications", 2017): a pinhole camera looking at a curved retina, its pose changing between views. All lengths in
+mm, in the eye's own frame (+z along the optical axis towards the cornea):
 
 - **Retina**: an ellipsoid centred at the origin, semi-axes 11-13 mm, each drawn on its own (up to ±5 %: real
   retinas are slightly prolate or oblate, not spheres; Atchison et al., "Shape of the retinal surface in emmetropia and
   myopia", IOVS 2005). The posterior pole is at (0, 0, -c).
-- **Projection centre**: the eye's nodal point, about 17 mm in front of the retina (the reduced eye; Atchison & Smith,
-  "Optics of the Human Eye", 2000). A camera sees each retinal point along the ray through it, so an image is a
-  pinhole projection from there; the field of view (30-55° for colour fundus cameras and angiography, 20-30° for
-  infrared SLO and OCT en-face) is the full cone angle at that point and spans the camera's circular aperture.
+- **Projection centre**: at rest, the eye's nodal point, about 17 mm in front of the retina (the reduced eye;
+  Atchison & Smith, "Optics of the Human Eye", 2000); the field of view (30-55° for colour fundus cameras and
+  angiography, 20-30° for infrared SLO and OCT en-face) is the full cone angle there, across the camera's aperture.
 - **Two views** differ by a rotation of the eye about its centre of rotation, about 13.5 mm behind the cornea, that is
-  about 10.5 mm in front of the retina (Fry & Hill, "The center of rotation of the eye", Am J Optom 1962), while the
-  camera stays; and by where the operator puts the camera in the dilated pupil (offsets up to about 1.5 mm). In the
-  eye's frame the projection centre therefore moves by (R^T - I)(N - Q) plus the offset. Had it stayed at the nodal
-  point, two views would be exactly related by a homography; this motion of a few millimetres against a retina curved
-  by about 2 mm over the field is what makes real pairs non-projective, most of all at low overlap and wide fields.
+  about 10.5 mm in front of the retina (Fry & Hill, "The center of rotation of the eye", Am J Optom 1962). Had the
+  camera kept its place, the projection centre would be the rest one turned about the centre of rotation,
+  Q + R^T (N - Q), in the eye's frame; the operator moves the camera back onto the pupil, undoing part of that
+  (`recentring`), and leaves a small offset of its own. The centre moves by up to a millimetre or two against a retina
+  curved by about 2 mm over the field, which makes the pair non-projective, the more so the more the pose changes.
+
+What this stands for, and what it does not: an ideal, in-focus eye and camera map each retinal point to one
+direction leaving the eye, and two such views would differ by a rotation of directions, a homography, whatever the
+retina's shape and wherever the pupil is. Real pairs are not projective because real optics are not ideal at 45°
+(the eye's and the camera's wide-angle distortion about each camera's axis, decentred and defocused pupils); the
+pinhole moving against a curved retina is the literature's stand-in for those effects, not a model of them, and its
+size here is not calibrated on real pairs. The benchmark's real-pair checks and a FIRE folder, not this model, say
+whether a method holds on real photographs.
 
 A warp maps MOVING pixels to FIXED pixels, as `RetinalWarp` does, so the benchmark and training use either.
 """
@@ -86,6 +97,7 @@ class EyeView:
     aperture_centre_px: tuple[float, float]  # (x, y)
     aperture_diameter_px: float  # the disc's diameter, or the square's side
     square: bool = False  # a scanning-laser field (infrared SLO, OCT en-face) instead of a camera's disc
+    recentring: float = 0.0  # share of the eye's turn the operator undoes by moving the camera back onto the pupil
 
     @property
     def focal_px(self) -> float:
@@ -96,9 +108,11 @@ class EyeView:
         return self.rotation.T @ _CAMERA_AT_REST
 
     def centre(self, eye: Eye) -> np.ndarray:
-        """The projection centre in the eye frame: the nodal point carried by the eye's rotation, plus the offset."""
-        q = eye.rotation_centre
-        return q + self.rotation.T @ (eye.nodal_point - q) + self.axes()[:, :2] @ np.asarray(self.pupil_offset_mm)
+        """The projection centre in the eye frame: where the rest view's centre (the nodal point) is seen from once
+        the eye has turned about its centre of rotation, plus the pupil offset."""
+        q, nodal = eye.rotation_centre, eye.nodal_point
+        stayed = q + self.rotation.T @ (nodal - q)  # the camera kept its place while the eye turned
+        return nodal + (1 - self.recentring) * (stayed - nodal) + self.axes()[:, :2] @ np.asarray(self.pupil_offset_mm)
 
     def project(self, eye: Eye, points_mm: np.ndarray) -> np.ndarray:
         """Retinal points (N, 3) to pixels (N, 2); NaN behind the camera."""

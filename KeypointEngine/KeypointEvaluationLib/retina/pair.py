@@ -13,6 +13,9 @@ from KeypointEvaluationLib.retina import appearance
 
 FIRE_FOV_PX = 2912.0
 CONTROL_POINTS = 10
+# the share of the smaller view's field both views show, per category
+OVERLAP_RANGES = {"high_overlap": (0.75, 1.0), "low_overlap": (0.2, 0.5), "appearance": (0.75, 1.0),
+                  "cross_modal": (0.75, 1.0)}
 
 
 @dataclass
@@ -25,6 +28,7 @@ class BenchmarkPair:
     moving_points: np.ndarray  # (N, 2) px, moving image
     fire_scale: float  # multiply px errors by this to express them on a 2912-px field of view
     modality: str = "colour"
+    field_of_view_degrees: float = 45.0  # what a user would tell the registration: the fixed camera's field
     overlap: float = float("nan")  # share of the smaller view's field that both views show (synthetic pairs)
     truth: Callable[[np.ndarray], np.ndarray] | None = None  # moving px -> fixed px (synthetic pairs)
 

@@ -22,7 +22,7 @@ class TrainConfig:
     evaluate_every_epochs: int = 1
     log_every_steps: int = 10
     max_steps: int | None = None  # stop early (smoke runs, time budgets)
-    decay_from_step: int | None = None  # constant rate until this step, then linear decay to zero at the last step
+    decay_from_step: int | None = None  # constant rate until this step, then falling linearly to zero at max_steps
     recipe_options: dict[str, Any] = field(default_factory=dict)
     model_name: str | None = None  # exported weights + card name (default: the recipe's); ablations need their own
 

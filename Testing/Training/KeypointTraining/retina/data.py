@@ -29,6 +29,7 @@ from skimage.io import imread  # GIF masks (DRIVE), which SimpleITK does not rea
 
 from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, field_of_view_mask, to_gray
 from KeypointEvaluationLib.retina import appearance, eye_model
+from KeypointEvaluationLib.retina.eye_pairs import PUPIL_OFFSET_MM, RECENTRING, TORSION_DEGREES, source_view
 from KeypointEvaluationLib.retina.synthetic_warps import random_warp
 from KeypointTraining.retina.labels import gaussian_heatmap, vessel_junctions
 
@@ -113,6 +114,7 @@ class RetinaPairs(torch.utils.data.Dataset):
         # with the retina): the field of view eroded by half a crop
         margin = np.ones((patch + 1, patch + 1), np.uint8) if camera_apertures else np.ones((1, 1), np.uint8)
         self.crop_centres = [np.nonzero(cv2.erode(image.fov, margin)) for image in images]
+        self.rest_views = [source_view(image.rgb, image.fov_degrees)[0] for image in images]  # the eye at rest
 
     def __len__(self) -> int:
         return self.length
@@ -191,15 +193,13 @@ class RetinaPairs(torch.utils.data.Dataset):
                     rng: np.random.Generator) -> np.ndarray:
         """Image px (of the photograph, the eye at rest) that each px of B's crop sees: B is a crop of another
         photograph of the eye, about where A's centre appears in it, turned by up to 20° and scaled by 0.8-1.25."""
-        ys, xs = np.nonzero(image.fov)
-        rest = eye_model.EyeView(np.eye(3), (0.0, 0.0), image.fov_degrees, (float(xs.mean()), float(ys.mean())),
-                                 2.0 * np.sqrt(len(xs) / np.pi))
-        radius, angle = 1.5 * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
+        rest = self.rest_views[self.images.index(image)]
+        radius, angle = PUPIL_OFFSET_MM * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
         turned = eye_model.EyeView(
             eye_model.rotation(rng.uniform(0, EYE_GAZE_FIELDS) * image.fov_degrees, rng.uniform(0, 2 * np.pi),
-                               rng.uniform(-5, 5)),
+                               rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)),
             (radius * np.cos(angle), radius * np.sin(angle)), rest.field_of_view_degrees, rest.aperture_centre_px,
-            rest.aperture_diameter_px)
+            rest.aperture_diameter_px, recentring=rng.uniform(*RECENTRING))
         eye = eye_model.random_eye(rng)
         seen_at = eye_model.EyeWarp(eye, rest, turned).moving_to_fixed(centre[None])[0]
         shift = rng.uniform(-0.2, 0.2, 2) * self.patch
