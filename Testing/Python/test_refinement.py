@@ -94,7 +94,7 @@ def test_subpixel_refinement_makes_registration_more_precise():
     from KeypointEvaluationLib.retina.benchmark import make_benchmark_pair
     from KeypointEvaluationLib.retina.fire_score import pair_error
 
-    pair = make_benchmark_pair(data.retina(), "appearance", np.random.default_rng(3), "skimage retina")
+    pair = make_benchmark_pair(data.retina(), "appearance", np.random.default_rng(3), "skimage retina", "legacy")
     errors, extractor = {}, RETINA_BACKENDS.get("learned")
     for subpixel in (True, False):
         registration = register_pair(pair.fixed, pair.moving, extractor=extractor, subpixel=subpixel)
