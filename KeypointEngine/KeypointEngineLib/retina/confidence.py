@@ -6,7 +6,9 @@ not fitted on (spatially blocked, see fitting/selection.py), scaled as FIRE scal
 number and share of the matches (a chance consensus among unrelated images has few of either). The thresholds are
 calibrated with `slicer-keypoints bench align` (its precision / recall columns) and checked on real wrong-eye pairs,
 which no simulation made. A consensus on text or a frame burnt into both images (an identity both agree on) has
-many inliers and predicts them well, but covers only a band of the overlap: coverage catches it.
+many inliers and predicts them well, but covers only a band of the overlap: coverage catches it. The held-out test
+runs on the chosen model's own inliers, so a model that has shed the matches it cannot follow (a homography at the
+curved rim) looks better than it is; the inliers' count, share and coverage bound how much it can shed.
 """
 
 from __future__ import annotations
