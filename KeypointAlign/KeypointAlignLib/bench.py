@@ -174,7 +174,7 @@ def _evaluate(candidates: dict, pairs, published: bool = False) -> dict:
         result = run_method(method, pairs)
         results[name] = {"scores": score_by_category(result.errors),
                          "seconds_per_pair": float(np.mean(result.seconds)), "errors": result.errors,
-                         "ids": result.ids, "confident": result.confident,
+                         "ids": result.ids, "confident": result.confident, "evidence": result.evidence,
                          "confidence": confidence_figures(result.errors, result.confident)}
         if published:
             results[name]["published"] = published_scores(result.errors, result.ids)

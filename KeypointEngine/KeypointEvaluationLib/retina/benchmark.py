@@ -56,6 +56,7 @@ def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category:
     return pairs
 
 
+EVIDENCE = ("model", "inliers", "inlier_ratio", "predicted_error_px", "overlap_coverage")  # report fields kept
 RIGHT_PX = 5.0  # a registration is right when its mean control-point error is at most this (px, 2912-px field)
 
 Method = Callable[[np.ndarray, np.ndarray, float], Registration]  # (fixed, moving, field of view °) -> registration
@@ -66,6 +67,7 @@ class MethodResult:
     errors: dict[str, list[float]]  # per category, px on a 2912-px field of view (inf = failed)
     ids: dict[str, list[str]]  # per category, each pair's source (a FIRE pair's ID), in the order of `errors`
     confident: dict[str, list[bool]]  # per category, what the registration said of itself
+    evidence: dict[str, list[dict]]  # per category, what the confidence stood on (to calibrate it)
     seconds: list[float]
 
 
@@ -73,6 +75,7 @@ def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
     errors: dict[str, list[float]] = {}
     ids: dict[str, list[str]] = {}
     confident: dict[str, list[bool]] = {}
+    evidence: dict[str, list[dict]] = {}
     seconds = []
     for pair in pairs:
         start = time.perf_counter()
@@ -82,7 +85,9 @@ def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
         errors.setdefault(pair.category, []).append(error)
         ids.setdefault(pair.category, []).append(pair.source)
         confident.setdefault(pair.category, []).append(bool(registration.report.confident))
-    return MethodResult(errors, ids, confident, seconds)
+        report = registration.report
+        evidence.setdefault(pair.category, []).append({key: getattr(report, key) for key in EVIDENCE})
+    return MethodResult(errors, ids, confident, evidence, seconds)
 
 
 def confidence_figures(errors: dict[str, list[float]], confident: dict[str, list[bool]]) -> dict[str, float]:
