@@ -107,14 +107,14 @@ def test_pairs_overlap_as_their_category_says(category):
         assert low - 0.03 <= overlap <= high + 0.01 and overlap == pytest.approx(pair.overlap, abs=0.03)
 
 
-def test_infrared_and_oct_views_are_narrow_square_fields():
+def test_infrared_and_oct_views_are_square_fields_inside_the_photograph():
     rng = np.random.default_rng(0)
     pairs = [make_eye_pair(RETINA, "cross_modal", rng, "retina") for _ in range(6)]
-    narrow = [pair for pair in pairs if pair.modality in ("infrared", "oct_enface")]
-    assert narrow, "six draws should include an infrared or OCT en-face view"
-    for pair in narrow:
+    square = [pair for pair in pairs if pair.modality in ("infrared", "oct_enface")]
+    assert square, "six draws should include an infrared or OCT en-face view"
+    disc = 2 * np.sqrt((RETINA.max(axis=2) > 20).sum() / np.pi)
+    for pair in square:
         rows, cols = np.nonzero(pair.moving > 0)
         height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
-        filled = (pair.moving > 0).sum() / (height * width)
-        assert filled > 0.9  # a square field, not a disc (a disc fills pi/4 of its box)
-        assert width < 0.75 * RETINA.shape[1]  # 20-30° at the 45° source's pixels per degree
+        assert (pair.moving > 0).sum() / (height * width) > 0.9  # a square field, not a disc (pi/4 of its box)
+        assert width == pytest.approx(disc / np.sqrt(2), rel=0.08)  # inscribed in the photograph's disc

@@ -3,7 +3,9 @@
 The source photograph is the view of a camera at rest with the eye, its field of view that of its camera (45° for
 DRIVE's Canon CR5). Every other view is rendered from it through the retina, so a view can only show what the source
 shows: low-overlap views are narrower than the source (0.55-0.65 of its field) to keep a whole disc of retina each,
-and infrared / OCT en-face views have their own narrow (20-30°) square fields, as scanning-laser devices make them.
+and infrared / OCT en-face views are square fields (the square inscribed in the photograph's disc, about 32° of 45°),
+as scanning-laser devices make them, at the photograph's scale: other scales (0.5-2x, 20-30° fields against 45°) are
+the scale category of part 2 of the issue.
 
 Categories: `high_overlap` (>= 75 %), `low_overlap` (20-50 %), `appearance` (high overlap, another visit: lesions,
 light, focus) and `cross_modal` (high overlap, angiography or a narrow-field infrared / OCT en-face view against the
@@ -27,7 +29,6 @@ from KeypointEvaluationLib.retina.pair import (
     remap,
 )
 
-NARROW_FIELD_DEGREES = (20.0, 30.0)  # infrared SLO and OCT en-face
 # How far the projection centre strays (eye_model): sizes chosen so that the best homography through the truth misses
 # by about 1 px at a 3° change of pose and 5 px at 25° (px at 2912 px, 45° field), what FIRE's published homography
 # results imply (S AUC 0.94, P 0.78; SuperRetina, Liu et al. 2022). Larger strays (1.5 mm offsets, no recentring)
@@ -87,12 +88,15 @@ def _views(category: str, modality: str, source: EyeView, rng: np.random.Generat
                          _random_offset(rng), narrow, centre, _narrow(source, narrow),
                          recentring=rng.uniform(*RECENTRING))
         return fixed, moving
-    narrow_field = modality in ("infrared", "oct_enface")
-    # another photograph of the same field is a little zoomed (refocusing, working distance)
-    moving_field = rng.uniform(*NARROW_FIELD_DEGREES) if narrow_field else field * rng.uniform(*ZOOM)
+    square = modality in ("infrared", "oct_enface")
+    # another photograph of the same field is a little zoomed (refocusing, working distance); a scanning-laser field is
+    # the square inscribed in the photograph's disc (about 32° of a 45° photograph, as 30° infrared SLO fields are)
+    moving_field = field * rng.uniform(*ZOOM)
+    if square:
+        moving_field = np.rad2deg(2 * np.arctan(np.tan(np.deg2rad(moving_field) / 2) / np.sqrt(2)))
     gaze = rng.uniform(0.0, 0.12) * field
     moving = EyeView(rotation(gaze, direction, rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)), _random_offset(rng),
-                     moving_field, centre, _narrow(source, moving_field), square=narrow_field,
+                     moving_field, centre, _narrow(source, moving_field), square=square,
                      recentring=rng.uniform(*RECENTRING))
     return source, moving
 
