@@ -195,9 +195,10 @@ def _real_checks(candidates: dict, data: Path) -> dict:
           f"confidence (target: none)")
     print(f"{'method':22s}{'consistent':>12s}{'median px':>11s}{'both confident':>16s}{'wrong-eye confident':>21s}"
           "   forward-backward px per same-eye pair")
+    images = {path: read_image_2d(path).array[0] for pair in pairs for path in (pair.first, pair.second)}  # read once
     results = {}
     for name, method in candidates.items():
-        checks = run_checks(method, pairs, lambda path: read_image_2d(path).array[0])
+        checks = run_checks(method, pairs, images.__getitem__)
         summary = summarise(checks)
         results[name] = {"summary": summary, "pairs": [vars(check) for check in checks]}
         per_pair = ", ".join(f"{check.forward_backward_px:.1f}" for check in checks if check.same_eye)

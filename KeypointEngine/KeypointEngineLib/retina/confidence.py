@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from KeypointEngineLib.fitting.models import apply_model
+from KeypointEngineLib.fitting.planar import quadratic_least_squares
 from KeypointEngineLib.fitting.selection import blocks, held_out_error
 from KeypointEngineLib.registration import Registration
 from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, Prepared
@@ -114,8 +116,5 @@ def predicted_error_px(registration: Registration, threshold: float, scale: floa
 def _noise_variance(fixed: np.ndarray, moving: np.ndarray) -> float:
     """The matches' own scatter (moving px², both axes): the quadratic model's in-sample residual, corrected for its
     six parameters per axis. A held-out residual is this scatter plus the model's error; only the error matters."""
-    from KeypointEngineLib.fitting.models import apply_model
-    from KeypointEngineLib.fitting.planar import quadratic_least_squares
-
     residual = apply_model("quadratic", quadratic_least_squares(fixed, moving), fixed) - moving
     return float((residual ** 2).sum() / max(len(fixed) - 6, 1))

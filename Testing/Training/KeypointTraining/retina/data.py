@@ -126,7 +126,8 @@ class RetinaPairs(torch.utils.data.Dataset):
         mode = rng.choice(MODES, p=MODE_PROBABILITIES)
         changed_view = rng.integers(2)
         views = [_view(image.rgb, image.fov, mode if changed_view == v else "colour", rng) for v in range(2)]
-        maps_a, maps_b, flow = self._geometry(image, self.crop_centres[image_index], rng)
+        maps_a, maps_b, flow = self._geometry(image, self.crop_centres[image_index], self.rest_views[image_index],
+                                              rng)
         sample = {}
         for name, maps, view in (("a", maps_a, views[0]), ("b", maps_b, views[1])):
             pixels, fov = _remap(view, maps), _remap(image.fov, maps, nearest=True)
@@ -157,7 +158,8 @@ class RetinaPairs(torch.utils.data.Dataset):
         y, x = np.mgrid[0:patch, 0:patch]
         return (((x - centre[0]) ** 2 + (y - centre[1]) ** 2) <= radius**2).astype(np.uint8)
 
-    def _geometry(self, image: RetinaImage, crop_centres: tuple[np.ndarray, np.ndarray], rng: np.random.Generator):
+    def _geometry(self, image: RetinaImage, crop_centres: tuple[np.ndarray, np.ndarray], rest: eye_model.EyeView,
+                  rng: np.random.Generator):
         patch = self.patch
         y, x = np.mgrid[0:patch, 0:patch].astype(np.float64)
         grid = np.c_[x.ravel(), y.ravel()]
@@ -174,7 +176,7 @@ class RetinaPairs(torch.utils.data.Dataset):
             if _remap(image.fov, maps_a, nearest=True).mean() < min_coverage:
                 continue
             if self.geometry == "eye":
-                to_image_b = self._eye_view_b(image, centre, rotation, grid, rng)
+                to_image_b = self._eye_view_b(rest, centre, rotation, grid, rng)
                 flow = (to_image_b - centre) @ np.linalg.inv(rotation).T + (patch - 1) / 2
                 to_image_b, flow = np.nan_to_num(to_image_b, nan=-1e6), np.nan_to_num(flow, nan=-1e6)
             else:  # view B: crop-B px -> crop-A px (the flow), then on to image px like A
@@ -189,14 +191,13 @@ class RetinaPairs(torch.utils.data.Dataset):
                 return maps_a, maps_b, flow.reshape(patch, patch, 2).astype(np.float32)
         raise RuntimeError(f"Could not draw an overlapping training pair from {image.name}.")
 
-    def _eye_view_b(self, image: RetinaImage, centre: np.ndarray, rotation: np.ndarray, grid: np.ndarray,
+    def _eye_view_b(self, rest: eye_model.EyeView, centre: np.ndarray, rotation: np.ndarray, grid: np.ndarray,
                     rng: np.random.Generator) -> np.ndarray:
         """Image px (of the photograph, the eye at rest) that each px of B's crop sees: B is a crop of another
         photograph of the eye, about where A's centre appears in it, turned by up to 20° and scaled by 0.8-1.25."""
-        rest = self.rest_views[self.images.index(image)]
         radius, angle = PUPIL_OFFSET_MM * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
         turned = eye_model.EyeView(
-            eye_model.rotation(rng.uniform(0, EYE_GAZE_FIELDS) * image.fov_degrees, rng.uniform(0, 2 * np.pi),
+            eye_model.rotation(rng.uniform(0, EYE_GAZE_FIELDS) * rest.field_of_view_degrees, rng.uniform(0, 2 * np.pi),
                                rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)),
             (radius * np.cos(angle), radius * np.sin(angle)), rest.field_of_view_degrees, rest.aperture_centre_px,
             rest.aperture_diameter_px, recentring=rng.uniform(*RECENTRING))
