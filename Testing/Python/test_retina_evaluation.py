@@ -12,7 +12,8 @@ import SimpleITK as sitk
 
 from KeypointAlignLib.samples import sample_retina_path
 from KeypointEngineLib.fitting import GeometricModel
-from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+from KeypointEngineLib.retina.preprocess import to_gray
 from KeypointEvaluationLib.retina.benchmark import CATEGORIES, make_benchmark, make_benchmark_pair
 from KeypointEvaluationLib.retina.fire import read_fire_folder
 from KeypointEvaluationLib.retina.fire_score import (
@@ -100,7 +101,7 @@ def test_benchmark_pairs_honour_their_category(category):
     assert all(moving_gray[int(y), int(x)] > 0 for x, y in pair.moving_points)
     # errors are scaled as if the source photograph's 45° field spanned 2912 px, narrow views included (they keep its
     # focal length)
-    source_diameter = 2 * np.sqrt((field_of_view_mask(to_gray(RETINA)) > 0).sum() / np.pi)
+    source_diameter = field_diameter(field_of_view_mask(to_gray(RETINA)))
     assert pair.fire_scale == pytest.approx(2912 / source_diameter, rel=0.03)
     if category == "cross_modal":
         assert pair.moving.ndim == 2 and pair.modality in ("angiography", "infrared", "oct_enface")

@@ -125,7 +125,8 @@ def test_real_training_images_load_at_the_working_scale():
     """CHASE_DB1 (30° field of view) and DRIVE (45°) end up at the same retinal scale, with junction labels."""
     from conftest import shared_data
 
-    from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+    from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+    from KeypointEngineLib.retina.preprocess import to_gray
     from KeypointTraining.retina.data import load_image, training_sources
 
     sources = training_sources(shared_data("fundus").parent)
@@ -133,6 +134,6 @@ def test_real_training_images_load_at_the_working_scale():
     chase = load_image(*next(s for s in sources if s[0].startswith("Image_")), working_size=768)
     drive = load_image(*next(s for s in sources if s[0].endswith("_training")), working_size=768)
     for image, degrees in ((chase, 30), (drive, 45)):
-        diameter = 2 * np.sqrt((field_of_view_mask(to_gray(image.rgb)) > 0).sum() / np.pi)
+        diameter = field_diameter(field_of_view_mask(to_gray(image.rgb)))
         assert diameter == pytest.approx(768 * degrees / 45, rel=0.05)
         assert (image.keypoints > 0.9).sum() > 30 and image.vessels.mean() > 0.05

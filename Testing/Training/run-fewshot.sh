@@ -13,7 +13,7 @@ pretrained=Testing/Training/runs/pretrained-models  # not segmentation models: k
 train() { .venv/bin/slicer-keypoints train "$@"; }
 for architecture in kaf unet; do
   if [ ! -f "$pretrained/$architecture-pretraining.pt" ]; then
-    train kaf-pretrain --set recipe_options.architecture=$architecture --set max_steps=2000 --set batch_size=8 \
+    train kaf-pretrain --resume --set recipe_options.architecture=$architecture --set max_steps=2000 --set batch_size=8 \
       --set output_dir=Testing/Training/runs/$architecture-pretraining --set model_name=$architecture-pretraining \
       --set checkpoint_every_steps=100 --export "$pretrained"
   fi
@@ -28,7 +28,7 @@ for m in 2 6; do
                  --set recipe_options.draw=$draw --set max_steps=300 --set batch_size=8 --set learning_rate=0.001
                  --set output_dir=Testing/Training/runs/fewshot/$name --set model_name=$name)
         [ "$init" = pretrained ] && options+=(--set "recipe_options.init=$pretrained/$architecture-pretraining.pt")
-        train kaf-unet "${options[@]}" --export "$models"
+        train kaf-unet --resume "${options[@]}" --export "$models"
       done
     done
   done

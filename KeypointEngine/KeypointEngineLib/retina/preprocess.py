@@ -1,5 +1,5 @@
-"""Retinal preprocessing (paper 002): one channel, circular field-of-view (RoI) mask, crop to it, rescale to a working
-scale set by the camera's field of view, CLAHE."""
+"""Retinal preprocessing (paper 002): one channel, field-of-view (RoI) mask (field_of_view.py), crop to it, rescale
+to a working scale set by the camera's field of view, CLAHE."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from KeypointEngineLib.errors import InputError
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
 
 REFERENCE_FOV_DEGREES = 45.0
 CROP_MARGIN = 0.03  # of the field of view's diameter, kept around it when cropping: context for the rim's keypoints
@@ -49,24 +50,6 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return np.clip((image - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
 
 
-def field_of_view_mask(gray: np.ndarray) -> np.ndarray:
-    """The camera's bright disc: threshold just above the dark border, keep the largest component, fill holes."""
-    smooth = cv2.GaussianBlur(gray, (0, 0), max(gray.shape) / 200)
-    threshold = max(8.0, 0.5 * float(np.percentile(smooth, 5)) + 0.1 * float(np.percentile(smooth, 50)))
-    mask = (smooth > threshold).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask)
-    if count <= 1:
-        return np.full_like(gray, 255)
-    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    mask = (labels == largest).astype(np.uint8) * 255
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    filled = np.zeros_like(mask)
-    cv2.drawContours(filled, contours, -1, 255, thickness=cv2.FILLED)
-    if filled.mean() < 0.2 * 255:  # no clear disc (a crop, an OCT en-face image...): use the whole image
-        return np.full_like(gray, 255)
-    return filled
-
-
 def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REFERENCE_FOV_DEGREES) -> Prepared:
     """Preprocess one image so that a 45° field of view spans about `working_size` px.
 
@@ -77,7 +60,7 @@ def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REF
     if min(gray.shape) < 64:
         raise InputError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
     mask = field_of_view_mask(gray)
-    diameter = 2.0 * np.sqrt((mask > 0).sum() / np.pi)
+    diameter = field_diameter(mask)
     x, y, width, height = cv2.boundingRect(mask)
     margin = round(CROP_MARGIN * diameter)
     left, top = max(x - margin, 0), max(y - margin, 0)

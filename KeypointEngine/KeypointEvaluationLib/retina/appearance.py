@@ -9,7 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_of_view_mask
+from KeypointEngineLib.retina.preprocess import to_gray
 
 
 def _unit(image: np.ndarray) -> np.ndarray:

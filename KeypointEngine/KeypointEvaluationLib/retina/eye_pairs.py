@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+from KeypointEngineLib.retina.preprocess import to_gray
 from KeypointEvaluationLib.retina.eye_model import Eye, EyeView, EyeWarp, random_eye, rotation
 from KeypointEvaluationLib.retina.pair import (
     FIRE_FOV_PX,
@@ -43,7 +44,7 @@ def source_view(image: np.ndarray, field_of_view_degrees: float) -> tuple[EyeVie
     """The source photograph's camera (at rest with the eye, its aperture the photograph's disc) and its field mask."""
     fov = field_of_view_mask(to_gray(image)) > 0
     ys, xs = np.nonzero(fov)
-    diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
+    diameter = field_diameter(fov)
     return EyeView(np.eye(3), (0.0, 0.0), field_of_view_degrees, (float(xs.mean()), float(ys.mean())), diameter), fov
 
 
@@ -58,6 +59,10 @@ def render(image: np.ndarray, fov: np.ndarray, eye: Eye, source: EyeView, view: 
     rendered = remap(image, in_source, shape)
     rendered[~shown] = 0
     return rendered, shown
+
+
+def _visible(image: np.ndarray) -> np.ndarray:
+    return (image if image.ndim == 2 else image.max(axis=2)) > 0
 
 
 def _random_offset(rng: np.random.Generator) -> tuple[float, float]:
@@ -128,6 +133,8 @@ def make_eye_pair(image: np.ndarray, category: str, rng: np.random.Generator, so
     fixed[~fixed_shown] = 0
     moving = change_appearance(moving, category, modality, rng)
     moving[~moving_shown] = 0
+    # control points where both images show retina, as an observer places them: not on the black a view's rim may be
+    both &= _visible(moving) & remap(_visible(fixed).astype(np.uint8), in_fixed, shape, nearest=True).astype(bool)
     moving_points = control_points(both, rng)
     # FIRE's 2912 px span a 45° field: a narrow view keeps the source's focal length, so it scales like the source
     fire_scale = FIRE_FOV_PX / (2 * fixed_view.focal_px * np.tan(np.deg2rad(45.0) / 2))

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from KeypointEngineLib.fitting import GeometricModel
-from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+from KeypointEngineLib.retina.preprocess import to_gray
 from KeypointEvaluationLib.retina.pair import FIRE_FOV_PX
 
 CONSISTENCY_TARGET_PX = 2.0
@@ -89,7 +90,7 @@ def forward_backward_px(forward: GeometricModel | None, backward: GeometricModel
     if not inside.any():
         return float("inf")
     home = backward.fixed_to_moving(there[inside])
-    diameter = 2.0 * np.sqrt(first_field.sum() / np.pi)
+    diameter = field_diameter(first_field)
     missed = float(np.linalg.norm(home - points[inside], axis=1).mean() * FIRE_FOV_PX / diameter)
     return missed if np.isfinite(missed) else float("inf")
 

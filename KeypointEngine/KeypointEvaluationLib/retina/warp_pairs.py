@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from KeypointEngineLib.retina.preprocess import field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+from KeypointEngineLib.retina.preprocess import to_gray
 from KeypointEvaluationLib.retina.pair import (
     FIRE_FOV_PX,
     OVERLAP_RANGES,
@@ -34,7 +35,7 @@ def make_warp_pair(image: np.ndarray, category: str, rng: np.random.Generator, s
         raise ValueError(f"Unknown category {category!r}; choose from {', '.join(OVERLAP_RANGES)}.")
     shape = image.shape[:2]
     fov = (field_of_view_mask(to_gray(image)) > 0).astype(np.uint8)
-    diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
+    diameter = field_diameter(fov)
     grid = pixel_grid(shape)
     low, high = OVERLAP_RANGES[category]
     low_overlap = category == "low_overlap"

@@ -27,7 +27,8 @@ import SimpleITK as sitk
 import torch
 from skimage.io import imread  # GIF masks (DRIVE), which SimpleITK does not read
 
-from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, field_of_view_mask, to_gray
+from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
+from KeypointEngineLib.retina.preprocess import REFERENCE_FOV_DEGREES, enhance, to_gray
 from KeypointEvaluationLib.retina import appearance, eye_model
 from KeypointEvaluationLib.retina.eye_pairs import PUPIL_OFFSET_MM, RECENTRING, TORSION_DEGREES, source_view
 from KeypointEvaluationLib.retina.synthetic_warps import random_warp
@@ -73,7 +74,7 @@ def load_image(name: str, image_path: Path, mask_path: Path, fov_degrees: float,
         mask = mask[..., 0]
     vessels = (mask.astype(np.float32) > mask.max() / 2).astype(np.uint8)
     fov = field_of_view_mask(to_gray(rgb)) > 0
-    diameter = 2.0 * np.sqrt(fov.sum() / np.pi)
+    diameter = field_diameter(fov)
     scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
