@@ -21,7 +21,9 @@ from KeypointEngineLib.retina.parameters import (
     FIELD_OF_VIEW,
     RATIO_TEST,
     TRANSFORM_MODELS,
+    UNKNOWN_FIELD_OF_VIEW,
     WORKING_SIZE,
+    known_field_of_view,
 )
 from KeypointGUILib.panel import KeypointPanel
 
@@ -50,6 +52,9 @@ class KeypointAlign(ScriptedLoadableModule):
             self.parent.helpText = unsupported
 
 
+FIELD_RANGE = WithinRange(UNKNOWN_FIELD_OF_VIEW, FIELD_OF_VIEW.maximum)
+
+
 @parameterNodeWrapper
 class KeypointAlignParameterNode:
     # the GUI connector sets the selectors' nodeTypes from these annotations: colour photographs are vector volumes
@@ -57,8 +62,9 @@ class KeypointAlignParameterNode:
     movingVolume: Union[slicer.vtkMRMLScalarVolumeNode, slicer.vtkMRMLVectorVolumeNode]  # noqa: UP007
     model: Annotated[str, Choice(list(TRANSFORM_MODELS))] = TRANSFORM_MODELS[0]
     features: Annotated[str, Choice(list(FEATURE_BACKENDS))] = FEATURE_BACKENDS[0]
-    fieldOfViewDegrees: Annotated[float, WithinRange(FIELD_OF_VIEW.minimum, FIELD_OF_VIEW.maximum)] = (
-        FIELD_OF_VIEW.default)
+    # degrees, or UNKNOWN_FIELD_OF_VIEW (the spin boxes' "unknown"): the registration then searches the scale
+    fixedFieldOfViewDegrees: Annotated[float, FIELD_RANGE] = UNKNOWN_FIELD_OF_VIEW
+    movingFieldOfViewDegrees: Annotated[float, FIELD_RANGE] = UNKNOWN_FIELD_OF_VIEW
     workingSize: Annotated[int, WithinRange(WORKING_SIZE.minimum, WORKING_SIZE.maximum)] = int(WORKING_SIZE.default)
     ratioTest: Annotated[float, WithinRange(RATIO_TEST.minimum, RATIO_TEST.maximum)] = RATIO_TEST.default
     useGpu: bool = True
@@ -86,9 +92,11 @@ class KeypointAlignWidget(KeypointPanel):
     def createTask(self, parameters):
         return self.logic.registrationTask(
             parameters.fixedVolume, parameters.movingVolume, model=parameters.model, features=parameters.features,
-            fieldOfViewDegrees=parameters.fieldOfViewDegrees, workingSize=parameters.workingSize,
-            ratioTest=parameters.ratioTest, device=None if parameters.useGpu else "cpu",
-            outputTransform=parameters.outputTransform, createInlierFiducials=parameters.createInlierFiducials,
+            fixedFieldOfViewDegrees=known_field_of_view(parameters.fixedFieldOfViewDegrees),
+            movingFieldOfViewDegrees=known_field_of_view(parameters.movingFieldOfViewDegrees),
+            workingSize=parameters.workingSize, ratioTest=parameters.ratioTest,
+            device=None if parameters.useGpu else "cpu", outputTransform=parameters.outputTransform,
+            createInlierFiducials=parameters.createInlierFiducials,
             createResampledVolume=parameters.createResampledVolume)
 
     def outcomeOf(self, result):

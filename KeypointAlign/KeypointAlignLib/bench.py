@@ -70,7 +70,8 @@ TRANSFORMS = {"homography": "projective", "quadratic": "quadratic", "auto": "aut
 def methods(backends: list[str], working_size: int, models: Path | None = None,
             transforms: tuple[str, ...] = tuple(TRANSFORMS), ablate_vessel_prior: bool = False,
             ablate_subpixel: bool = False) -> dict:
-    """"backend+transform" -> callable(fixed, moving, fov_degrees) -> Registration, per backend and transform."""
+    """"backend+transform" -> callable(fixed, moving, fixed_fov, moving_fov) -> Registration, per backend and
+    transform (a field of view in degrees, None where unknown)."""
     from KeypointEngineLib.registry import ModelRegistry
     from KeypointEngineLib.retina.backends import RETINA_BACKENDS
     from KeypointEngineLib.retina.learned import LearnedExtractor
@@ -90,18 +91,19 @@ def methods(backends: list[str], working_size: int, models: Path | None = None,
     result = {}
     if "auto" in backends:
         for transform in transforms:
-            def method(fixed, moving, fov_degrees, model=TRANSFORMS[transform]):
+            def method(fixed, moving, fixed_fov, moving_fov, model=TRANSFORMS[transform]):
                 return register_with_features(fixed, moving, "auto", model=model, working_size=working_size,
-                                              fov_degrees=fov_degrees)
+                                              fixed_fov_degrees=fixed_fov, moving_fov_degrees=moving_fov)
 
             result[f"auto+{transform}"] = method
     for backend, extractor in extractors.items():
         for transform in transforms:
             for subpixel in (True, False) if ablate_subpixel else (True,):
-                def method(fixed, moving, fov_degrees, extractor=extractor, model=TRANSFORMS[transform],
+                def method(fixed, moving, fixed_fov, moving_fov, extractor=extractor, model=TRANSFORMS[transform],
                            subpixel=subpixel):
                     return register_pair(fixed, moving, model=model, extractor=extractor, working_size=working_size,
-                                         fov_degrees=fov_degrees, subpixel=subpixel)
+                                         fixed_fov_degrees=fixed_fov, moving_fov_degrees=moving_fov,
+                                         subpixel=subpixel)
 
                 result[f"{backend}{'' if subpixel else '-no-subpixel'}+{transform}"] = method
     return result

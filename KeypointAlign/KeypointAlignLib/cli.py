@@ -39,9 +39,14 @@ def add_parser(subparsers):
     parser.add_argument("--features", choices=FEATURE_BACKENDS, default=FEATURE_BACKENDS[0],
                         help=f"keypoint backend (default: {FEATURE_BACKENDS[0]}: SIFT, then the learned model where "
                              "SIFT's result is not confident, as across modalities)")
-    parser.add_argument("--fov", type=float, default=FIELD_OF_VIEW.default, metavar="DEGREES",
-                        help=f"camera field of view, {FIELD_OF_VIEW.minimum:g}-{FIELD_OF_VIEW.maximum:g} degrees "
-                             f"(default {FIELD_OF_VIEW.default:g}, as FIRE and DRIVE; CHASE_DB1 is 30)")
+    fields = f"{FIELD_OF_VIEW.minimum:g}-{FIELD_OF_VIEW.maximum:g} degrees"
+    parser.add_argument("--fov", type=float, metavar="DEGREES",
+                        help=f"both images' field of view, {fields} (45 for most fundus cameras, as FIRE and DRIVE; "
+                             "CHASE_DB1 30; infrared / OCT en-face 20-30). Default: unknown, taken as 45 and the "
+                             "moving image's scale searched over 0.5-2x until the result is confident")
+    parser.add_argument("--fixed-fov", type=float, metavar="DEGREES", help=f"the fixed image's, {fields} (over --fov)")
+    parser.add_argument("--moving-fov", type=float, metavar="DEGREES",
+                        help=f"the moving image's, {fields} (over --fov)")
     parser.add_argument("--working-size", type=int, default=WORKING_SIZE.default, metavar="PX",
                         help=f"pixels spanned by a 45° field of view while detecting keypoints, "
                              f"{WORKING_SIZE.minimum:g}-{WORKING_SIZE.maximum:g} (default {WORKING_SIZE.default:g})")
@@ -79,7 +84,8 @@ def run(args) -> int:
     if moving_points is not None:
         check_points_inside(moving_points, retinalPixels(moving, "moving")[0].shape, args.map_points)
     result = KeypointAlignLogic().register(fixed, moving, model=args.model, features=args.features,
-                                           fieldOfViewDegrees=args.fov, workingSize=args.working_size,
+                                           fieldOfViewDegrees=args.fov, fixedFieldOfViewDegrees=args.fixed_fov,
+                                           movingFieldOfViewDegrees=args.moving_fov, workingSize=args.working_size,
                                            ratioTest=args.ratio, device=args.device, createInlierFiducials=False)
     print(result.report.summary(), file=sys.stdout if result.report.success else sys.stderr)
     if result.report.success:
@@ -106,7 +112,7 @@ def _check_arguments(args) -> None:
 
     if (args.map_points is None) != (args.mapped_points is None):
         raise InputError("--map-points and --mapped-points go together.")
-    check_options(args.model, args.features, args.working_size, args.fov, args.ratio)
+    check_options(args.model, args.features, args.working_size, args.fov, args.ratio, args.fixed_fov, args.moving_fov)
     check_output(args.output, TRANSFORM_SUFFIXES, "transform")
     check_output(args.mapped_points, None, "mapped points")
     check_output(args.warped, (".png",), "warped image")

@@ -16,7 +16,6 @@ from KeypointEngineLib.geometry import ras_from_ijk
 from KeypointEngineLib.jobs import Task, run_blocking
 from KeypointEngineLib.retina.parameters import (
     FEATURE_BACKENDS,
-    FIELD_OF_VIEW,
     RATIO_TEST,
     WORKING_SIZE,
     check_options,
@@ -43,30 +42,35 @@ class AlignResult:
 class KeypointAlignLogic:
     """Keypoint models stay loaded in the engine's pool (one per process), so reuse over many pairs is cheap."""
 
-    def register(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES,
-                 fieldOfViewDegrees=FIELD_OF_VIEW.default, workingSize=WORKING_SIZE.default,
-                 ratioTest=RATIO_TEST.default, device=None, outputTransform=None, createInlierFiducials=True,
-                 createResampledVolume=False, job=None) -> AlignResult:
+    def register(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES, fieldOfViewDegrees=None,
+                 workingSize=WORKING_SIZE.default, ratioTest=RATIO_TEST.default, device=None, outputTransform=None,
+                 createInlierFiducials=True, createResampledVolume=False, job=None, fixedFieldOfViewDegrees=None,
+                 movingFieldOfViewDegrees=None) -> AlignResult:
         """Align `movingVolume` onto `fixedVolume` (single-slice scalar or RGB vector volumes, any spacing/origin).
 
         Returns an AlignResult whose transformNode, applied to the moving volume, aligns it with the fixed one
         (similarity/affine: linear transform node; projective/quadratic: grid transform node), with, on request, the
-        inlier keypoints as fiducials and the moving image resampled on the fixed grid. On failure the report
+        inlier keypoints as fiducials and the moving image resampled on the fixed grid. Fields of view (degrees,
+        FIELD_OF_VIEW's range): `fieldOfViewDegrees` for both images, `fixedFieldOfViewDegrees` /
+        `movingFieldOfViewDegrees` for one; where one is unknown (None) the moving image's scale is searched over
+        0.5-2x (see KeypointEngineLib.retina.pipeline). On failure the report
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was. Bad input or
         options raise ValueError before any work.
         """
         return run_blocking(self.registrationTask(
             fixedVolume, movingVolume, model, features, fieldOfViewDegrees, workingSize, ratioTest, device,
-            outputTransform, createInlierFiducials, createResampledVolume), job)
+            outputTransform, createInlierFiducials, createResampledVolume, fixedFieldOfViewDegrees,
+            movingFieldOfViewDegrees), job)
 
     def registrationTask(self, fixedVolume, movingVolume, model="auto", features=DEFAULT_FEATURES,
-                         fieldOfViewDegrees=FIELD_OF_VIEW.default, workingSize=WORKING_SIZE.default,
-                         ratioTest=RATIO_TEST.default, device=None, outputTransform=None, createInlierFiducials=True,
-                         createResampledVolume=False) -> Task:
+                         fieldOfViewDegrees=None, workingSize=WORKING_SIZE.default, ratioTest=RATIO_TEST.default,
+                         device=None, outputTransform=None, createInlierFiducials=True, createResampledVolume=False,
+                         fixedFieldOfViewDegrees=None, movingFieldOfViewDegrees=None) -> Task:
         """register() as a Task (prepare -> work -> apply, KeypointEngineLib.jobs), for the GUI to run the work off
         Qt's main thread; same arguments, same result."""
-        options = dict(model=model, working_size=workingSize, fov_degrees=fieldOfViewDegrees, ratio=ratioTest)
+        options = dict(model=model, working_size=workingSize, fov_degrees=fieldOfViewDegrees, ratio=ratioTest,
+                       fixed_fov_degrees=fixedFieldOfViewDegrees, moving_fov_degrees=movingFieldOfViewDegrees)
         check_options(features=features, **options)
         checkOutputTransform(model, outputTransform)
 

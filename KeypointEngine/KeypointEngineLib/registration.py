@@ -55,6 +55,12 @@ class RegistrationReport:
     predicted_error_px: float | None = None
     # share of the overlap's keypoint-bearing cells that hold inliers, where a module measures it (retina)
     overlap_coverage: float | None = None
+    # the inliers' median residual over the fit's tolerance, where a module measures it (retina): matches scattered
+    # at random within the tolerance (a chance consensus) give about 0.7 (uniform in a disc), a real alignment less
+    residual_share: float | None = None
+    # the factor on the moving image's working scale the registration settled on, where a module searches it (retina:
+    # 1 at the fields of view given or assumed)
+    scale_factor: float | None = None
 
     def summary(self) -> str:
         if not self.success:

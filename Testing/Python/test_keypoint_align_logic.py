@@ -182,7 +182,9 @@ def test_gui_cli_and_logic_share_names_defaults_and_ranges():
         FIELD_OF_VIEW,
         RATIO_TEST,
         TRANSFORM_MODELS,
+        UNKNOWN_FIELD_OF_VIEW,
         WORKING_SIZE,
+        known_field_of_view,
     )
 
     widgets = {widget.get("name"): widget for widget in ElementTree.parse(
@@ -195,17 +197,23 @@ def test_gui_cli_and_logic_share_names_defaults_and_ranges():
         return float(widgets[name].find(f"property[@name='{prop}']")[0].text)
 
     assert items("modelComboBox") == TRANSFORM_MODELS and items("featuresComboBox") == FEATURE_BACKENDS
-    for name, parameter in (("fieldOfViewSpinBox", FIELD_OF_VIEW), ("workingSizeSpinBox", WORKING_SIZE),
-                            ("ratioTestSpinBox", RATIO_TEST)):
+    for name, parameter in (("workingSizeSpinBox", WORKING_SIZE), ("ratioTestSpinBox", RATIO_TEST)):
         assert (number(name, "minimum"), number(name, "maximum"), number(name, "value")) == (
             parameter.minimum, parameter.maximum, parameter.default), name
+    for name in ("fixedFieldOfViewSpinBox", "movingFieldOfViewSpinBox"):  # "unknown" below the range, by default
+        assert (number(name, "minimum"), number(name, "maximum"), number(name, "value")) == (
+            UNKNOWN_FIELD_OF_VIEW, FIELD_OF_VIEW.maximum, UNKNOWN_FIELD_OF_VIEW), name
+        assert widgets[name].find("property[@name='specialValueText']/string").text == "unknown"
+        assert UNKNOWN_FIELD_OF_VIEW < FIELD_OF_VIEW.minimum and known_field_of_view(UNKNOWN_FIELD_OF_VIEW) is None
     align = next(action for action in build_parser()._actions if action.dest == "command").choices["align"]
     options = {action.dest: action for action in align._actions}
-    assert tuple(options["model"].choices) == TRANSFORM_MODELS and options["fov"].default == FIELD_OF_VIEW.default
+    assert tuple(options["model"].choices) == TRANSFORM_MODELS
+    assert all(options[name].default is None for name in ("fov", "fixed_fov", "moving_fov"))  # unknown: searched
 
 
 @pytest.mark.parametrize("option, value, message", [
     ("fieldOfViewDegrees", 0.0, "field of view must lie between 10 and 60"),
+    ("movingFieldOfViewDegrees", 100.0, "over 60 degrees are not supported"),  # ultra-widefield
     ("workingSize", 100, "working size must lie between 256 and 4096"),
     ("ratioTest", float("nan"), "ratio test must lie between"),
 ])

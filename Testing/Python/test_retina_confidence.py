@@ -8,7 +8,8 @@ import pytest
 from conftest import shared_data
 
 from KeypointAlignLib.samples import sample_retina_path
-from KeypointEngineLib.retina.pipeline import register_pair
+from KeypointEngineLib.retina.confidence import CONFIDENCE
+from KeypointEngineLib.retina.pipeline import register_pair, register_with_features
 from KeypointEvaluationLib.retina.benchmark import RIGHT_PX, BenchmarkPair, make_benchmark_pair
 from KeypointEvaluationLib.retina.eye_model import Eye, EyeView, EyeWarp, rotation
 from KeypointEvaluationLib.retina.eye_pairs import render, source_view
@@ -46,9 +47,22 @@ def _textured_disc(like: np.ndarray, seed: int) -> np.ndarray:
 @pytest.mark.parametrize("category", ["high_overlap", "low_overlap", "appearance"])
 def test_right_registrations_are_confident(category):
     pair = make_benchmark_pair(RETINA, category, np.random.default_rng(0), "skimage retina")
-    registration = register_pair(pair.fixed, pair.moving, fov_degrees=pair.field_of_view_degrees)
+    registration = register_pair(pair.fixed, pair.moving, fixed_fov_degrees=pair.fields_of_view[0],
+                                 moving_fov_degrees=pair.fields_of_view[1])
     assert _error(registration, pair) <= RIGHT_PX
     assert registration.report.confident, registration.report.message
+
+
+def test_a_right_oct_enface_registration_few_matches_agree_on_is_confident():
+    """Across modalities few matches agree (10 % here), as in a chance consensus; the inliers' residuals tell them
+    apart (a chance consensus scatters them over the tolerance)."""
+    pair = make_benchmark_pair(RETINA, "cross_modal", np.random.default_rng(2), "skimage retina")
+    assert pair.modality == "oct_enface"
+    registration = register_with_features(pair.fixed, pair.moving, "auto", fixed_fov_degrees=pair.fields_of_view[0],
+                                          moving_fov_degrees=pair.fields_of_view[1])
+    assert _error(registration, pair) <= RIGHT_PX and registration.report.inlier_ratio < 0.15
+    assert registration.report.confident, registration.report.message
+    assert registration.report.residual_share < CONFIDENCE.max_residual_share
 
 
 def _turned_view_pair(gaze_degrees: float, offset_mm: tuple[float, float]) -> BenchmarkPair:

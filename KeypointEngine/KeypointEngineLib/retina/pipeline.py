@@ -23,9 +23,11 @@ from KeypointEngineLib.retina.parameters import (
     FEATURE_BACKENDS,
     FIELD_OF_VIEW,
     RATIO_TEST,
+    SCALE_SEARCH,
     TRANSFORM_MODELS,
     WORKING_SIZE,
     check_options,
+    fields_of_view,
 )
 from KeypointEngineLib.retina.preprocess import Prepared, prepare
 
@@ -34,22 +36,61 @@ GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's predi
 
 
 def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = TRANSFORM_MODELS[0],
-                  extractor=None, working_size: int = WORKING_SIZE.default, fov_degrees: float = FIELD_OF_VIEW.default,
-                  ratio: float = RATIO_TEST.default, subpixel: bool = True, job: Job | None = None) -> Registration:
+                  extractor=None, working_size: int = WORKING_SIZE.default, fov_degrees: float | None = None,
+                  ratio: float = RATIO_TEST.default, subpixel: bool = True, job: Job | None = None,
+                  fixed_fov_degrees: float | None = None, moving_fov_degrees: float | None = None) -> Registration:
     """Register `moving_image` onto `fixed_image` with one keypoint backend (SIFT unless `extractor` is given); a
     failure is reported (success False), not raised.
 
-    With `subpixel`, the inliers of the final fit are located again by template matching on the working images and
-    the model fitted to them (see refinement.py).
+    Fields of view in degrees: `fov_degrees` for both images, `fixed_fov_degrees` / `moving_fov_degrees` for one.
+    An unknown one is taken as 45°, and then the moving image's working scale is searched (SCALE_SEARCH, 0.5-2x)
+    until a registration is confident; otherwise the result at the fields of view given or assumed is kept. With
+    `subpixel`, the inliers of the final fit are located again by template matching on the working images and the
+    model fitted to them (see refinement.py).
     """
     job, start = as_job(job), time.perf_counter()
-    check_options(model, working_size=working_size, fov_degrees=fov_degrees, ratio=ratio)
+    check_options(model, working_size=working_size, fov_degrees=fov_degrees, ratio=ratio,
+                  fixed_fov_degrees=fixed_fov_degrees, moving_fov_degrees=moving_fov_degrees)
+    fixed_fov, moving_fov = fields_of_view(fov_degrees, fixed_fov_degrees, moving_fov_degrees)
     extractor = extractor or RETINA_BACKENDS.get(AUTO_BACKENDS[0])
     job.report("Preparing images", 0.0)
-    fixed, moving = prepare(fixed_image, working_size, fov_degrees), prepare(moving_image, working_size, fov_degrees)
-    job.report("Detecting keypoints", 0.15)
+    fixed = prepare(fixed_image, working_size, fixed_fov or FIELD_OF_VIEW.default)
+    job.report("Detecting keypoints", 0.1)
     fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed)
-    job.report("Detecting keypoints", 0.45)
+    factors = (1.0,) if fixed_fov and moving_fov else SCALE_SEARCH
+    tried = []
+    # progress: the fields of view's own scale takes most of the bar (it mostly settles the pair), the search the rest
+    bounds = np.r_[0.3, np.linspace(0.8, 1.0, len(factors))] if len(factors) > 1 else np.array([0.3, 1.0])
+    for index, factor in enumerate(factors):
+        tried.append(_register_at_scale(fixed, fixed_features, moving_image, (moving_fov or FIELD_OF_VIEW.default)
+                                        * factor, model, extractor, working_size, ratio, subpixel,
+                                        job.scaled(bounds[index], bounds[index + 1])))
+        tried[-1].report.scale_factor = factor
+        if tried[-1].report.confident:
+            break
+    # a search that found nothing confident leaves the fields of view's own result: its other scales' chance fits
+    # (many tries find some) are no better
+    registration = tried[-1] if tried[-1].report.confident else tried[0]
+    job.report("Fitting the transform", 1.0)
+    registration.report.seconds = time.perf_counter() - start
+    registration.report.device = str(extractor.device)
+    return registration
+
+
+def best_of(tried: list[Registration]) -> Registration:
+    """The first confident registration, else the successful one with the most inliers, else the last failure."""
+    confident = [registration for registration in tried if registration.report.confident]
+    successful = [registration for registration in tried if registration.report.success]
+    return (confident[0] if confident else
+            max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1])
+
+
+def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_image: np.ndarray, moving_fov: float,
+                       model: str, extractor, working_size: int, ratio: float, subpixel: bool,
+                       job: Job) -> Registration:
+    """One try: the moving image prepared as if its field of view were `moving_fov` degrees."""
+    job.report("Detecting keypoints", 0.0)
+    moving = prepare(moving_image, working_size, moving_fov)
     moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving)
     fitter = Fitter(model, 2, threshold=RANSAC_THRESHOLD_WORKING_PX / moving.scale,
                     reference_size=np.pi * (fixed.roi_diameter / 2) ** 2)
@@ -57,10 +98,8 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     registration = register_features(fixed_features, moving_features, fitter,
                                      ConfidenceRule(CONFIDENCE.min_inliers, CONFIDENCE.min_inlier_ratio), ratio=ratio,
                                      guided_radius=GUIDED_RADIUS_WORKING_PX / moving.scale, refine=refine,
-                                     job=job.scaled(0.75, 1.0))
-    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving, fov_degrees)
-    registration.report.seconds = time.perf_counter() - start
-    registration.report.device = str(extractor.device)
+                                     job=job.scaled(0.5, 1.0))
+    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving, moving_fov)
     return registration
 
 
@@ -80,10 +119,7 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
                                    **options))
         if tried[-1].report.confident:
             break
-    confident = [registration for registration in tried if registration.report.confident]
-    successful = [registration for registration in tried if registration.report.success]
-    chosen = (confident[0] if confident else
-              max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1])
+    chosen = best_of(tried)
     chosen.report.seconds = time.perf_counter() - start
     return chosen
 
@@ -97,6 +133,7 @@ def _assess(registration: Registration, threshold: float, fixed_keypoints: np.nd
     report.predicted_error_px = predicted_error_px(registration, threshold, fire_scale(moving.roi_diameter,
                                                                                       fov_degrees))
     report.overlap_coverage = overlap_coverage(registration, fixed_keypoints, fixed, moving)
+    report.residual_share = report.median_residual / threshold
     reasons = CONFIDENCE.reasons(registration)
     report.confident = not reasons
     report.message = "; ".join(reasons)

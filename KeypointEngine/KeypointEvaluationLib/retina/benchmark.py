@@ -1,11 +1,12 @@
 """A FIRE-like synthetic registration benchmark built from real fundus photographs held apart from training.
 
-Each pair: two views of one real photograph's retina, made with the eye model (`eye_pairs`: a curved retina seen
-through the pupil from two poses, each view cut by its own aperture), then changed in appearance or modality; the
-first benchmark's warps (`warp_pairs`) stay as the labelled category `legacy_warp`, and the whole first benchmark
-runs with `geometry="legacy"`. Control points are spread over the overlap (fixed point = truth(moving point)), errors
-are scaled to a 2912-px field of view as in FIRE, and the FIRE Registration Score is computed per category. The
-benchmark's draws are its own (training draws different ones).
+Each pair: two views of one real photograph's retina, made with the eye model (`eye_pairs`: a curved retina seen through
+the pupil from two poses, each view cut by its own aperture), then changed in appearance or modality, or scale (`scale`:
+a scanning-laser field at 0.5-2x the photograph's px per degree, fields of view not given), or exported with frames and
+stamps (`exported`, see exported.py); the first benchmark's warps (`warp_pairs`) stay as the labelled category
+`legacy_warp`, and the whole first benchmark runs with `geometry="legacy"`. Control points are spread over the overlap
+(fixed point = truth(moving point)), errors are scaled to a 2912-px field of view as in FIRE, and the FIRE Registration
+Score is computed per category. The benchmark's draws are its own (training draws different ones).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from KeypointEngineLib.registration import Registration
+from KeypointEvaluationLib.retina.exported import export_pair
 from KeypointEvaluationLib.retina.eye_pairs import make_eye_pair
 from KeypointEvaluationLib.retina.fire_score import pair_error
 from KeypointEvaluationLib.retina.pair import FIRE_FOV_PX, BenchmarkPair
 from KeypointEvaluationLib.retina.warp_pairs import make_warp_pair
 
 LEGACY_CATEGORIES = ("high_overlap", "low_overlap", "appearance", "cross_modal")
-CATEGORIES = (*LEGACY_CATEGORIES, "legacy_warp")  # eye-model geometry, plus the first benchmark's warps, labelled
+# eye-model geometry; other modalities at other scales, fields of view not given; high-overlap pairs as viewers and
+# figures export them; the first benchmark's warps, labelled
+CATEGORIES = (*LEGACY_CATEGORIES, "scale", "exported", "legacy_warp")
 GEOMETRIES = ("eye", "legacy")
 
 __all__ = ["CATEGORIES", "FIRE_FOV_PX", "GEOMETRIES", "LEGACY_CATEGORIES", "BenchmarkPair", "make_benchmark",
@@ -39,6 +43,8 @@ def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generat
         pair = make_warp_pair(image, "high_overlap", rng, source)
         pair.category = category
         return pair
+    if category == "exported":
+        return export_pair(make_eye_pair(image, "high_overlap", rng, source), rng, category)
     return make_eye_pair(image, category, rng, source)
 
 
@@ -56,10 +62,12 @@ def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category:
     return pairs
 
 
-EVIDENCE = ("model", "inliers", "inlier_ratio", "predicted_error_px", "overlap_coverage")  # report fields kept
+EVIDENCE = ("model", "inliers", "inlier_ratio", "residual_share", "predicted_error_px", "overlap_coverage",
+            "scale_factor")  # report fields kept
 RIGHT_PX = 5.0  # a registration is right when its mean control-point error is at most this (px, 2912-px field)
 
-Method = Callable[[np.ndarray, np.ndarray, float], Registration]  # (fixed, moving, field of view °) -> registration
+# (fixed, moving, fixed and moving field of view in degrees or None) -> registration
+Method = Callable[[np.ndarray, np.ndarray, float | None, float | None], Registration]
 
 
 @dataclass
@@ -79,7 +87,7 @@ def run_method(method: Method, pairs: Sequence[BenchmarkPair]) -> MethodResult:
     seconds = []
     for pair in pairs:
         start = time.perf_counter()
-        registration = method(pair.fixed, pair.moving, pair.field_of_view_degrees)
+        registration = method(pair.fixed, pair.moving, *pair.fields_of_view)
         seconds.append(time.perf_counter() - start)
         error = pair_error(registration.model, pair.fixed_points, pair.moving_points) * pair.fire_scale
         errors.setdefault(pair.category, []).append(error)

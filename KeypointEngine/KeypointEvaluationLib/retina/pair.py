@@ -15,7 +15,7 @@ FIRE_FOV_PX = 2912.0
 CONTROL_POINTS = 10
 # the share of the smaller view's field both views show, per category
 OVERLAP_RANGES = {"high_overlap": (0.75, 1.0), "low_overlap": (0.2, 0.5), "appearance": (0.75, 1.0),
-                  "cross_modal": (0.75, 1.0)}
+                  "cross_modal": (0.75, 1.0), "scale": (0.75, 1.0)}
 
 
 @dataclass
@@ -28,7 +28,8 @@ class BenchmarkPair:
     moving_points: np.ndarray  # (N, 2) px, moving image
     fire_scale: float  # multiply px errors by this to express them on a 2912-px field of view
     modality: str = "colour"
-    field_of_view_degrees: float = 45.0  # what a user would tell the registration: the fixed camera's field
+    # what a user would tell the registration: each image's field of view in degrees, None where unknown
+    fields_of_view: tuple[float | None, float | None] = (45.0, 45.0)
     overlap: float = float("nan")  # share of the smaller view's field that both views show (synthetic pairs)
     truth: Callable[[np.ndarray], np.ndarray] | None = None  # moving px -> fixed px (synthetic pairs)
 
@@ -71,6 +72,6 @@ def change_appearance(moving: np.ndarray, category: str, modality: str, rng: np.
         moving = appearance.illumination_falloff(moving, rng, strength=0.6)
         moving = appearance.blur(moving, rng.uniform(0.0005, 0.002))
         return appearance.photometric(moving, rng, amount=1.0)
-    if category == "cross_modal":
+    if modality in appearance.MODALITIES:
         return appearance.MODALITIES[modality](moving, rng)
     return appearance.photometric(moving, rng, amount=0.5)

@@ -49,17 +49,17 @@ class RealPair:
     same_eye: bool
     first: Path
     second: Path
-    fov_degrees: float = 45.0  # the cameras' field of view, as a user would give it
+    fields_of_view: tuple[float, float] = (45.0, 45.0)  # the cameras' (degrees), as a user would give them
 
 
 def real_pairs(data: Path) -> list[RealPair]:
     """Every real check pair the data folder has: same-eye pairs, then wrong-eye pairs."""
-    pairs = [RealPair(name, True, data / a, data / b, _field(a)) for name, a, b in SAME_EYE]
-    pairs += [RealPair(name, False, data / a, data / b, _field(a)) for name, a, b in OTHER_EYES]
+    pairs = [RealPair(name, True, data / a, data / b, (_field(a), _field(b))) for name, a, b in SAME_EYE]
+    pairs += [RealPair(name, False, data / a, data / b, (_field(a), _field(b))) for name, a, b in OTHER_EYES]
     chase = data / "fundus" / "CHASEDB1"
     for left in sorted(chase.glob("Image_*L.jpg")):
         right = left.with_name(left.name.replace("L.jpg", "R.jpg"))
-        pairs.append(RealPair(f"CHASE_DB1 {left.stem[6:-1]} left / right eye", False, left, right, 30.0))
+        pairs.append(RealPair(f"CHASE_DB1 {left.stem[6:-1]} left / right eye", False, left, right, (30.0, 30.0)))
     drive = sorted((data / "fundus" / "DRIVE" / "testing" / "images").glob("*.tif"))
     for first, second in zip(drive[0::2], drive[1::2], strict=False):
         pairs.append(RealPair(f"DRIVE {first.stem[:2]} / {second.stem[:2]}", False, first, second))
@@ -103,18 +103,19 @@ class CheckResult:
     confident: list[bool]  # both directions for same-eye pairs, one for wrong-eye pairs
 
 
-Register = Callable[[np.ndarray, np.ndarray, float], object]  # (fixed, moving, field of view °) -> a Registration
+# (fixed, moving, fixed and moving field of view in degrees) -> a Registration
+Register = Callable[[np.ndarray, np.ndarray, float, float], object]
 
 
 def run_checks(register: Register, pairs: list[RealPair], read: Callable[[Path], np.ndarray]) -> list[CheckResult]:
     results = []
     for pair in pairs:
         first, second = read(pair.first), read(pair.second)
-        forward = register(first, second, pair.fov_degrees)
+        forward = register(first, second, *pair.fields_of_view)
         if not pair.same_eye:
             results.append(CheckResult(pair.name, False, float("nan"), [bool(forward.report.confident)]))
             continue
-        backward = register(second, first, pair.fov_degrees)
+        backward = register(second, first, *pair.fields_of_view[::-1])
         results.append(CheckResult(pair.name, True, forward_backward_px(forward.model, backward.model, first, second),
                                    [bool(forward.report.confident), bool(backward.report.confident)]))
     return results

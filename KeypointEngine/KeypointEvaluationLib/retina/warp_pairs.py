@@ -65,5 +65,5 @@ def make_warp_pair(image: np.ndarray, category: str, rng: np.random.Generator, s
     moving_points = control_points(both, rng)
     fixed_points = warp.moving_to_fixed(moving_points) + moving_offset - offset
     return BenchmarkPair(category, source, fixed, moving, fixed_points, moving_points,
-                         FIRE_FOV_PX / aperture_diameter, modality, 45.0, float(overlap),
+                         FIRE_FOV_PX / aperture_diameter, modality, (45.0, 45.0), float(overlap),
                          lambda points: warp.moving_to_fixed(points) + moving_offset - offset)
