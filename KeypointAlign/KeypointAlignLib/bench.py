@@ -131,6 +131,8 @@ def run(args) -> int:
               "seed": args.seed, "geometry": args.geometry}
     _print_table(f"Synthetic, {args.geometry} geometry (FIRE Registration Score, AUC 0-25 px)", report["synthetic"],
                  categories)
+    if args.geometry == "eye":
+        _print_targets(report["synthetic"])
     report["real"] = _real_checks(candidates, data_folder(args.data))
     if args.fire:
         fire_pairs = _fire_benchmark_pairs(args.fire)
@@ -237,6 +239,25 @@ def _print_table(title: str, results: dict, categories) -> None:
               + f"{result['seconds_per_pair']:10.2f}"
               + f"   {confidence['precision']:.2f} / {confidence['recall']:.2f} "
                 f"({confidence['confident']} confident, {confidence['right']} right of {confidence['pairs']})")
+
+
+DEFAULT_METHOD = "auto+auto"
+
+
+def _print_targets(results: dict) -> None:
+    """The issues' targets for the default method against what it scored (those of the categories in the run)."""
+    if DEFAULT_METHOD not in results:
+        return
+    scores = results[DEFAULT_METHOD]["scores"]
+    targets = [(category, 0.90) for category in ("high_overlap", "low_overlap", "appearance", "cross_modal")]
+    targets += [("scale", 0.85)]
+    if "high_overlap" in scores:
+        targets += [("exported", scores["high_overlap"] - 0.02)]  # the clean category less 0.02
+    print(f"\nTargets for the default ({DEFAULT_METHOD}):")
+    for category, target in targets:
+        if category in scores:
+            met = "met" if scores[category] >= target else "NOT met"
+            print(f"  {category:14s} {scores[category]:.3f} against >= {target:.3f}: {met}")
 
 
 def _print_published_table(title: str, results: dict) -> None:

@@ -54,8 +54,8 @@ def test_right_registrations_are_confident(category):
 
 
 def test_a_right_oct_enface_registration_few_matches_agree_on_is_confident():
-    """Across modalities few matches agree (under a quarter here), as in a chance consensus; the inliers' residuals tell them
-    apart (a chance consensus scatters them over the tolerance)."""
+    """Across modalities few matches agree (under a quarter here), as in a chance consensus; the inliers' residuals
+    tell them apart (a chance consensus scatters them over the tolerance)."""
     pair = make_benchmark_pair(RETINA, "cross_modal", np.random.default_rng(2), "skimage retina")
     assert pair.modality == "oct_enface"
     registration = register_with_features(pair.fixed, pair.moving, "auto", fixed_fov_degrees=pair.fields_of_view[0],
