@@ -201,8 +201,12 @@ def _real_checks(candidates: dict, data: Path) -> dict:
           "   forward-backward px per same-eye pair")
     images = {path: read_image_2d(path).array[0] for pair in pairs for path in (pair.first, pair.second)}  # read once
     results = {}
-    for name, method in candidates.items():
-        checks = run_checks(method, pairs, images.__getitem__)
+    # every method with the cameras' fields of view; the default also as it runs when none is given (scale searched)
+    runs = [(name, method, True) for name, method in candidates.items()]
+    if DEFAULT_METHOD in candidates:
+        runs.append((f"{DEFAULT_METHOD}, no fov", candidates[DEFAULT_METHOD], False))
+    for name, method, fields_known in runs:
+        checks = run_checks(method, pairs, images.__getitem__, fields_known)
         summary = summarise(checks)
         results[name] = {"summary": summary, "pairs": [vars(check) for check in checks]}
         per_pair = ", ".join(f"{check.forward_backward_px:.1f}" for check in checks if check.same_eye)

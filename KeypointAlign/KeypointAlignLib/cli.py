@@ -43,7 +43,8 @@ def add_parser(subparsers):
     parser.add_argument("--fov", type=float, metavar="DEGREES",
                         help=f"both images' field of view, {fields} (45 for most fundus cameras, as FIRE and DRIVE; "
                              "CHASE_DB1 30; infrared / OCT en-face 20-30). Default: unknown, taken as 45 and the "
-                             "moving image's scale searched over 0.5-2x until the result is confident")
+                             "moving image's scale searched over 0.42-2.4x (20 against 45 degrees and back) until "
+                             "the result is confident")
     parser.add_argument("--fixed-fov", type=float, metavar="DEGREES", help=f"the fixed image's, {fields} (over --fov)")
     parser.add_argument("--moving-fov", type=float, metavar="DEGREES",
                         help=f"the moving image's, {fields} (over --fov)")

@@ -53,7 +53,7 @@ class KeypointAlignLogic:
         inlier keypoints as fiducials and the moving image resampled on the fixed grid. Fields of view (degrees,
         FIELD_OF_VIEW's range): `fieldOfViewDegrees` for both images, `fixedFieldOfViewDegrees` /
         `movingFieldOfViewDegrees` for one; where one is unknown (None) the moving image's scale is searched over
-        0.5-2x (see KeypointEngineLib.retina.pipeline). On failure the report
+        0.42-2.4x (see KeypointEngineLib.retina.pipeline). On failure the report
         says why, transformNode is None and the scene is unchanged. `job` (KeypointEngineLib.jobs.Job) reports
         progress and can cancel; a cancelled run raises JobCancelled and leaves the scene as it was. Bad input or
         options raise ValueError before any work.

@@ -124,3 +124,15 @@ def test_an_image_with_no_border_is_all_retina_and_export_pairs_carry_their_trut
 
     assert fire_distance(exported.fixed_points, exported.fire_scale) == pytest.approx(
         fire_distance(pair.fixed_points, pair.fire_scale), rel=0.01)
+
+
+@pytest.mark.parametrize("scale", [0.6, 1.4])
+def test_export_maps_points_where_the_image_content_went(scale):
+    image = np.zeros((200, 240, 3), np.uint8)
+    cv2.circle(image, (150, 110), 12, (200, 200, 200), cv2.FILLED)
+    layout = Layout(FRAMES["black"], (0.1, 0.05, 0.2, 0.15), (), None, scale, 95)
+    exported, offset, factors = export(image, layout, np.random.default_rng(0))
+    ys, xs = np.nonzero(exported.max(axis=2) > 100)
+    mapped = (np.array([150.0, 110.0]) + offset + 0.5) * factors - 0.5
+    np.testing.assert_allclose([xs.mean(), ys.mean()], mapped, atol=0.3)
+

@@ -46,14 +46,16 @@ def test_default_registration_is_never_confident_on_real_wrong_eye_pairs():
     pairs = [pair for pair in real_pairs(SHARED_DATA) if not pair.same_eye]
     if not pairs:
         pytest.skip("no wrong-eye pair images in the data folder")
-    # the first of each kind, and the two left / right pairs a chance consensus of 17 % of the matches once fooled
+    # the first of each kind; the left / right pairs a looser rule once called confident (05, 13) and the one on
+    # which a chance consensus agreed best (04: 207 inliers, 17 % of the matches)
     chosen = []
-    for prefix in ("CHASE", "DRIVE", "IR", "CHASE_DB1 04 ", "CHASE_DB1 13 "):
+    for prefix in ("CHASE", "DRIVE", "IR", "CHASE_DB1 04 ", "CHASE_DB1 05 ", "CHASE_DB1 13 "):
         found = next((pair for pair in pairs if pair.name.startswith(prefix)), None)
         if found is not None and found not in chosen:
             chosen.append(found)
     def register(fixed, moving, fixed_fov, moving_fov):  # the shipped default
         return register_with_features(fixed, moving, "auto", fixed_fov_degrees=fixed_fov, moving_fov_degrees=moving_fov)
 
-    results = run_checks(register, chosen, lambda path: read_image_2d(path).array[0])
+    # fields of view unknown, the default: the scale search tries every factor on a wrong-eye pair
+    results = run_checks(register, chosen, lambda path: read_image_2d(path).array[0], fields_known=False)
     assert summarise(results)["wrong_eye_confident"] == 0, [(r.name, r.confident) for r in results]

@@ -100,8 +100,9 @@ def test_benchmark_pairs_honour_their_category(category):
     assert all(fixed_gray[int(round(y)), int(round(x))] > 0 for x, y in pair.fixed_points)
     assert all(moving_gray[int(y), int(x)] > 0 for x, y in pair.moving_points)
     # errors are scaled as if the source photograph's 45° field spanned 2912 px, narrow views included (they keep its
-    # focal length)
-    source_diameter = field_diameter(field_of_view_mask(to_gray(RETINA)))
+    # focal length; an exported pair's fixed photograph is the source rescaled, its field found in the export)
+    source = pair.fixed if category == "exported" else RETINA
+    source_diameter = field_diameter(field_of_view_mask(to_gray(source)))
     assert pair.fire_scale == pytest.approx(2912 / source_diameter, rel=0.03)
     if category == "cross_modal":
         assert pair.moving.ndim == 2 and pair.modality in ("angiography", "infrared", "oct_enface")

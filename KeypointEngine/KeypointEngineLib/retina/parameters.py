@@ -40,19 +40,22 @@ FIELD_OF_VIEW = Range("field of view", 45.0, 10.0, 60.0, "degrees",
                       "en-face fields; leave it out when unknown. Ultra-widefield images over 60 degrees are not "
                       "supported.")
 # An image's field of view may be unknown (None): it is then taken as FIELD_OF_VIEW.default, and the moving image's
-# working scale against the fixed one's is searched over these factors (0.5-2x, as 20-30° infrared / OCT en-face
-# fields against 45° photographs), nearest to 1 first, until a registration is confident
-SCALE_SEARCH = tuple(sorted((2.0 ** (step / 4) for step in range(-4, 5)), key=lambda factor: abs(math.log(factor))))
+# working scale against the fixed one's is searched over these factors, nearest to 1 first, until a registration is
+# confident. Each image's scale is set by its own field's size in px, so the factor sought is the ratio of the two
+# fields of view: 20-30° infrared / OCT en-face fields against 45° photographs need 0.44-0.67 (and the inverse the
+# other way round): 2^(-5/4) to 2^(5/4), in quarter octaves
+SCALE_SEARCH = tuple(sorted((2.0 ** (step / 4) for step in range(-5, 6)), key=lambda factor: abs(math.log(factor))))
 WORKING_SIZE = Range("working size", 768, 256, 4096, "px", "768 suits 45-degree photographs.")
 RATIO_TEST = Range("ratio test", 0.9, 0.5, 1.0, "", "1 disables it; 0.9 is the default.")
 
 
-UNKNOWN_FIELD_OF_VIEW = 0.0  # the GUI's "unknown" (its spin boxes' minimum, below the range), None to the logic
+# the GUI's "unknown": its spin boxes' minimum, one step below the range, so that one step up is the range's minimum
+UNKNOWN_FIELD_OF_VIEW = FIELD_OF_VIEW.minimum - 1
 
 
 def known_field_of_view(degrees: float) -> float | None:
-    """A GUI field of view for the logic: None for "unknown"."""
-    return None if degrees == UNKNOWN_FIELD_OF_VIEW else degrees
+    """A GUI field of view for the logic: None for "unknown" (anything below the range)."""
+    return None if degrees < FIELD_OF_VIEW.minimum else degrees
 
 
 def fields_of_view(fov_degrees: float | None = None, fixed_fov_degrees: float | None = None,

@@ -29,7 +29,7 @@ from KeypointEngineLib.retina.parameters import (
     check_options,
     fields_of_view,
 )
-from KeypointEngineLib.retina.preprocess import Prepared, prepare
+from KeypointEngineLib.retina.preprocess import Field, Prepared, find_field, prepare
 
 RANSAC_THRESHOLD_WORKING_PX = 3.0
 GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's prediction when refining it
@@ -43,7 +43,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     failure is reported (success False), not raised.
 
     Fields of view in degrees: `fov_degrees` for both images, `fixed_fov_degrees` / `moving_fov_degrees` for one.
-    An unknown one is taken as 45°, and then the moving image's working scale is searched (SCALE_SEARCH, 0.5-2x)
+    An unknown one is taken as 45°, and then the moving image's working scale is searched (SCALE_SEARCH, 0.42-2.4x)
     until a registration is confident; otherwise the result at the fields of view given or assumed is kept. With
     `subpixel`, the inliers of the final fit are located again by template matching on the working images and the
     model fitted to them (see refinement.py).
@@ -55,6 +55,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     extractor = extractor or RETINA_BACKENDS.get(AUTO_BACKENDS[0])
     job.report("Preparing images", 0.0)
     fixed = prepare(fixed_image, working_size, fixed_fov or FIELD_OF_VIEW.default)
+    moving_field = find_field(moving_image)  # once for every scale tried
     job.report("Detecting keypoints", 0.1)
     fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed)
     factors = (1.0,) if fixed_fov and moving_fov else SCALE_SEARCH
@@ -62,7 +63,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     # progress: the fields of view's own scale takes most of the bar (it mostly settles the pair), the search the rest
     bounds = np.r_[0.3, np.linspace(0.8, 1.0, len(factors))] if len(factors) > 1 else np.array([0.3, 1.0])
     for index, factor in enumerate(factors):
-        tried.append(_register_at_scale(fixed, fixed_features, moving_image, (moving_fov or FIELD_OF_VIEW.default)
+        tried.append(_register_at_scale(fixed, fixed_features, moving_field, (moving_fov or FIELD_OF_VIEW.default)
                                         * factor, model, extractor, working_size, ratio, subpixel,
                                         job.scaled(bounds[index], bounds[index + 1])))
         tried[-1].report.scale_factor = factor
@@ -85,12 +86,12 @@ def best_of(tried: list[Registration]) -> Registration:
             max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1])
 
 
-def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_image: np.ndarray, moving_fov: float,
+def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_field: Field, moving_fov: float,
                        model: str, extractor, working_size: int, ratio: float, subpixel: bool,
                        job: Job) -> Registration:
     """One try: the moving image prepared as if its field of view were `moving_fov` degrees."""
     job.report("Detecting keypoints", 0.0)
-    moving = prepare(moving_image, working_size, moving_fov)
+    moving = prepare(moving_field, working_size, moving_fov)
     moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving)
     fitter = Fitter(model, 2, threshold=RANSAC_THRESHOLD_WORKING_PX / moving.scale,
                     reference_size=np.pi * (fixed.roi_diameter / 2) ** 2)

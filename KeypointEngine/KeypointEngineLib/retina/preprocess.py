@@ -50,12 +50,17 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return np.clip((image - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
 
 
-def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REFERENCE_FOV_DEGREES) -> Prepared:
-    """Preprocess one image so that a 45° field of view spans about `working_size` px.
+@dataclass
+class Field:
+    """Where an image shows retina, found once however many working scales it is prepared at."""
 
-    Only the field of view's bounding box is kept: the black around it would cost every backend time for nothing
-    (a small aperture in a large frame is mostly black).
-    """
+    gray: np.ndarray  # uint8, one channel: the field of view's bounding box (with CROP_MARGIN)
+    mask: np.ndarray  # uint8 0/255, the same box
+    diameter: float  # original px
+    origin: np.ndarray  # (x, y) original px of the box's first pixel
+
+
+def find_field(image: np.ndarray) -> Field:
     gray = to_gray(image)
     if min(gray.shape) < 64:
         raise InputError(f"The image is too small ({gray.shape[1]}x{gray.shape[0]} px); at least 64 px are needed.")
@@ -65,16 +70,26 @@ def prepare(image: np.ndarray, working_size: int = 768, fov_degrees: float = REF
     margin = round(CROP_MARGIN * diameter)
     left, top = max(x - margin, 0), max(y - margin, 0)
     right, bottom = min(x + width + margin, gray.shape[1]), min(y + height + margin, gray.shape[0])
-    gray, mask = gray[top:bottom, left:right], mask[top:bottom, left:right]
-    scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
+    return Field(gray[top:bottom, left:right], mask[top:bottom, left:right], diameter,
+                 np.array([left, top], np.float64))
+
+
+def prepare(image: np.ndarray | Field, working_size: int = 768,
+            fov_degrees: float = REFERENCE_FOV_DEGREES) -> Prepared:
+    """Preprocess one image (or its Field) so that a 45° field of view spans about `working_size` px.
+
+    Only the field of view's bounding box is kept: the black around it would cost every backend time for nothing
+    (a small aperture in a large frame is mostly black).
+    """
+    field = image if isinstance(image, Field) else find_field(image)
+    scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / field.diameter
     scale = float(np.clip(scale, 0.05, 4.0))
-    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    size = (max(1, round(field.gray.shape[1] * scale)), max(1, round(field.gray.shape[0] * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    small = cv2.resize(gray, size, interpolation=interpolation)
-    small_mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    axis_scales = np.array([size[0] / gray.shape[1], size[1] / gray.shape[0]])
-    return Prepared(enhance(small, small_mask), small_mask, scale, diameter, np.array([left, top], np.float64),
-                    axis_scales)
+    small = cv2.resize(field.gray, size, interpolation=interpolation)
+    small_mask = cv2.resize(field.mask, size, interpolation=cv2.INTER_NEAREST)
+    axis_scales = np.array([size[0] / field.gray.shape[1], size[1] / field.gray.shape[0]])
+    return Prepared(enhance(small, small_mask), small_mask, scale, field.diameter, field.origin, axis_scales)
 
 
 def enhance(gray: np.ndarray, mask: np.ndarray, tile_px: int = 96) -> np.ndarray:

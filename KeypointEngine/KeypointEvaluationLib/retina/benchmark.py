@@ -27,7 +27,7 @@ from KeypointEvaluationLib.retina.warp_pairs import make_warp_pair
 LEGACY_CATEGORIES = ("high_overlap", "low_overlap", "appearance", "cross_modal")
 # eye-model geometry; other modalities at other scales, fields of view not given; high-overlap pairs as viewers and
 # figures export them; the first benchmark's warps, labelled
-CATEGORIES = (*LEGACY_CATEGORIES, "scale", "exported", "legacy_warp")
+CATEGORIES = (*LEGACY_CATEGORIES, "legacy_warp", "scale", "exported")  # new ones last: earlier draws stay as they were
 GEOMETRIES = ("eye", "legacy")
 
 __all__ = ["CATEGORIES", "FIRE_FOV_PX", "GEOMETRIES", "LEGACY_CATEGORIES", "BenchmarkPair", "make_benchmark",

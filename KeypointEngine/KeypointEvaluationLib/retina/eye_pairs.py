@@ -3,14 +3,14 @@
 The source photograph is the view of a camera at rest with the eye, its field of view that of its camera (45° for
 DRIVE's Canon CR5). Every other view is rendered from it through the retina, so a view can only show what the source
 shows: low-overlap views are narrower than the source (0.55-0.65 of its field) to keep a whole disc of retina each,
-and infrared / OCT en-face views are square fields (the square inscribed in the photograph's disc, about 32° of 45°),
-as scanning-laser devices make them, at the photograph's scale; other scales are the `scale` category.
+and infrared / OCT en-face views are 30° square fields, as scanning-laser devices make them, at the photograph's
+scale; other fields and scales are the `scale` category.
 
 Categories: `high_overlap` (>= 75 %), `low_overlap` (20-50 %), `appearance` (high overlap, another visit: lesions,
-light, focus), `cross_modal` (high overlap, angiography or a narrow-field infrared / OCT en-face view against the
-colour photograph) and `scale` (a 20-30° square field of another modality, written alone at 0.5-2x the
-photograph's px per degree as scanning-laser devices write theirs; the pair gives no field of view, so registration
-must find the scale). Overlap is the share of the smaller view's field that both views show.
+light, focus), `cross_modal` (high overlap, angiography or a 30° infrared / OCT en-face square against the colour
+photograph) and `scale` (a 20-30° square field of another modality, written alone at 0.5-2x the photograph's px per
+degree as scanning-laser devices write theirs; the pair gives no field of view, so registration must find the ratio
+of the two fields, 0.44-0.67). Overlap is the share of the smaller view's field that both views show.
 """
 
 from __future__ import annotations
@@ -40,8 +40,9 @@ PUPIL_OFFSET_MM = 0.25
 RECENTRING = (0.3, 0.7)
 TORSION_DEGREES = 5.0
 ZOOM = (0.96, 1.04)  # field of view of a repeat photograph against the first
-SCALE_FIELD_DEGREES = (20.0, 30.0)  # the scale category's square fields
-SCALE_FACTORS = (0.5, 2.0)  # its px per degree against the photograph's, drawn log-uniformly
+SCANNING_FIELD_DEGREES = 30.0  # a cross-modal infrared / OCT en-face field, as users know their device's
+SCALE_FIELD_DEGREES = (20.0, 30.0)  # the scale category's square fields, not told to the registration
+SCALE_FACTORS = (0.5, 2.0)  # and their px per degree against the photograph's (resolution), drawn log-uniformly
 
 
 def source_view(image: np.ndarray, field_of_view_degrees: float) -> tuple[EyeView, np.ndarray]:
@@ -99,13 +100,14 @@ def _views(category: str, modality: str, source: EyeView, rng: np.random.Generat
         return fixed, moving
     square = modality in ("infrared", "oct_enface") or category == "scale"
     # another photograph of the same field is a little zoomed (refocusing, working distance); a scanning-laser field is
-    # the square inscribed in the photograph's disc (about 32° of a 45° photograph, as 30° infrared SLO fields are), or
-    # in the scale category a 20-30° square (the scanning-laser devices' infrared, angiography and OCT en-face fields)
+    # a 30° square (infrared SLO), at most the square inscribed in the photograph's disc, or in the scale category a
+    # 20-30° square (the scanning-laser devices' infrared, angiography and OCT en-face fields)
     moving_field = field * rng.uniform(*ZOOM)
     if category == "scale":
         moving_field = rng.uniform(*SCALE_FIELD_DEGREES)
     elif square:
-        moving_field = np.rad2deg(2 * np.arctan(np.tan(np.deg2rad(moving_field) / 2) / np.sqrt(2)))
+        inscribed = np.rad2deg(2 * np.arctan(np.tan(np.deg2rad(field) / 2) / np.sqrt(2)))
+        moving_field = min(SCANNING_FIELD_DEGREES, inscribed)
     gaze = rng.uniform(0.0, 0.05 if category == "scale" else 0.12) * field
     moving = EyeView(rotation(gaze, direction, rng.uniform(-TORSION_DEGREES, TORSION_DEGREES)), _random_offset(rng),
                      moving_field, centre, _narrow(source, moving_field), square=square,
@@ -145,7 +147,10 @@ def make_eye_pair(image: np.ndarray, category: str, rng: np.random.Generator, so
     moving_points = control_points(both, rng)
     # FIRE's 2912 px span a 45° field: a narrow view keeps the source's focal length, so it scales like the source
     fire_scale = FIRE_FOV_PX / (2 * fixed_view.focal_px * np.tan(np.deg2rad(45.0) / 2))
-    fields = (fixed_view.field_of_view_degrees, moving_view.field_of_view_degrees)
+    # what a user would tell the registration: the camera's field for both photographs (a repeat photograph's zoom is
+    # unknown to them), the device's for a scanning-laser field
+    fields = (fixed_view.field_of_view_degrees, moving_view.field_of_view_degrees if moving_view.square else
+              fixed_view.field_of_view_degrees)
     moving_to_fixed = truth.moving_to_fixed
     if category == "scale":  # the square alone at another device's px per degree; fields of view not given
         moving, origin, factor = _as_scanned(moving, moving_view, rng)
@@ -158,15 +163,15 @@ def make_eye_pair(image: np.ndarray, category: str, rng: np.random.Generator, so
                          modality, fields, float(overlap), moving_to_fixed)
 
 
-def _as_scanned(moving: np.ndarray, view: EyeView, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+def _as_scanned(moving: np.ndarray, view: EyeView, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray]:
     """A square view as a scanning-laser device writes it: the square alone, resampled to other px per degree.
-    Returns the image, the square's origin in the render (x, y) and the factor (scanned px per rendered px)."""
+    Returns the image, the square's origin in the render (x, y) and the factors (scanned px per rendered px, x, y)."""
     half = view.aperture_diameter_px / 2
-    left, top = (int(np.ceil(c - half)) for c in view.aperture_centre_px)
-    side = int(np.floor(2 * half))
-    square = moving[max(top, 0):top + side, max(left, 0):left + side]
-    factor = float(np.exp(rng.uniform(*np.log(SCALE_FACTORS))))
-    size = max(64, round(square.shape[1] * factor)), max(64, round(square.shape[0] * factor))
-    factor = size[0] / square.shape[1]
-    scanned = cv2.resize(square, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
-    return scanned, np.array([max(left, 0), max(top, 0)], np.float64), factor
+    (left, right), (top, bottom) = ((max(int(np.ceil(c - half)), 0), int(np.floor(c + half)) + 1)
+                                    for c in view.aperture_centre_px)  # the pixels the square holds
+    square = moving[top:bottom, left:right]
+    drawn = float(np.exp(rng.uniform(*np.log(SCALE_FACTORS))))
+    size = max(64, round(square.shape[1] * drawn)), max(64, round(square.shape[0] * drawn))
+    scanned = cv2.resize(square, size, interpolation=cv2.INTER_AREA if drawn < 1 else cv2.INTER_LINEAR)
+    return scanned, np.array([left, top], np.float64), np.array(size, np.float64) / square.shape[1::-1]

@@ -103,19 +103,23 @@ class CheckResult:
     confident: list[bool]  # both directions for same-eye pairs, one for wrong-eye pairs
 
 
-# (fixed, moving, fixed and moving field of view in degrees) -> a Registration
-Register = Callable[[np.ndarray, np.ndarray, float, float], object]
+# (fixed, moving, fixed and moving field of view in degrees or None) -> a Registration
+Register = Callable[[np.ndarray, np.ndarray, float | None, float | None], object]
 
 
-def run_checks(register: Register, pairs: list[RealPair], read: Callable[[Path], np.ndarray]) -> list[CheckResult]:
+def run_checks(register: Register, pairs: list[RealPair], read: Callable[[Path], np.ndarray],
+               fields_known: bool = True) -> list[CheckResult]:
+    """Each pair registered with the cameras' fields of view, or with none (`fields_known` False: the default, which
+    searches the scale, and so tries more transforms on a wrong-eye pair)."""
     results = []
     for pair in pairs:
         first, second = read(pair.first), read(pair.second)
-        forward = register(first, second, *pair.fields_of_view)
+        fields = pair.fields_of_view if fields_known else (None, None)
+        forward = register(first, second, *fields)
         if not pair.same_eye:
             results.append(CheckResult(pair.name, False, float("nan"), [bool(forward.report.confident)]))
             continue
-        backward = register(second, first, *pair.fields_of_view[::-1])
+        backward = register(second, first, *fields[::-1])
         results.append(CheckResult(pair.name, True, forward_backward_px(forward.model, backward.model, first, second),
                                    [bool(forward.report.confident), bool(backward.report.confident)]))
     return results
