@@ -17,7 +17,7 @@ side, so their px figures read about 11 % lower than a side-based scale would gi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ import numpy as np
 from KeypointEngineLib.fitting import GeometricModel
 from KeypointEngineLib.retina.field_of_view import field_diameter, field_of_view_mask
 from KeypointEngineLib.retina.preprocess import to_gray
+from KeypointEvaluationLib.retina.benchmark import EVIDENCE
 from KeypointEvaluationLib.retina.pair import FIRE_FOV_PX
 
 CONSISTENCY_TARGET_PX = 2.0
@@ -101,6 +102,7 @@ class CheckResult:
     same_eye: bool
     forward_backward_px: float  # same-eye pairs; NaN for wrong-eye pairs
     confident: list[bool]  # both directions for same-eye pairs, one for wrong-eye pairs
+    evidence: list[dict] = field(default_factory=list)  # what each direction's confidence stood on (EVIDENCE)
 
 
 # (fixed, moving, fixed and moving field of view in degrees or None) -> a Registration
@@ -117,12 +119,18 @@ def run_checks(register: Register, pairs: list[RealPair], read: Callable[[Path],
         fields = pair.fields_of_view if fields_known else (None, None)
         forward = register(first, second, *fields)
         if not pair.same_eye:
-            results.append(CheckResult(pair.name, False, float("nan"), [bool(forward.report.confident)]))
+            results.append(CheckResult(pair.name, False, float("nan"), [bool(forward.report.confident)],
+                                       [_evidence(forward)]))
             continue
         backward = register(second, first, *fields[::-1])
         results.append(CheckResult(pair.name, True, forward_backward_px(forward.model, backward.model, first, second),
-                                   [bool(forward.report.confident), bool(backward.report.confident)]))
+                                   [bool(forward.report.confident), bool(backward.report.confident)],
+                                   [_evidence(forward), _evidence(backward)]))
     return results
+
+
+def _evidence(registration) -> dict:
+    return {key: getattr(registration.report, key) for key in EVIDENCE}
 
 
 def summarise(results: list[CheckResult]) -> dict:
