@@ -4,7 +4,6 @@ matching guided by a first transform."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.spatial import cKDTree
 
 from KeypointEngineLib.features import Features, Matches
@@ -18,17 +17,19 @@ def match_mutual_nearest(fixed: Features, moving: Features, ratio: float = 1.0) 
     """
     if len(fixed) == 0 or len(moving) == 0:
         return Matches.empty()
-    distances = torch.cdist(torch.from_numpy(fixed.descriptors).float(), torch.from_numpy(moving.descriptors).float())
-    nearest_moving = distances.argmin(dim=1)
-    nearest_fixed = distances.argmin(dim=0)
-    fixed_index = torch.arange(len(fixed))
+    a, b = (np.asarray(features.descriptors, np.float32) for features in (fixed, moving))
+    # squared distances by one matrix product (numpy's BLAS: no torch on this path)
+    squared = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2 * (a @ b.T)
+    nearest_moving = squared.argmin(axis=1)
+    nearest_fixed = squared.argmin(axis=0)
+    fixed_index = np.arange(len(fixed))
     mutual = nearest_fixed[nearest_moving] == fixed_index
-    best = distances[fixed_index, nearest_moving]
+    best = np.sqrt(np.maximum(squared[fixed_index, nearest_moving], 0))
     if ratio < 1.0 and len(moving) > 1:
-        second = distances.topk(2, dim=1, largest=False).values[:, 1]
+        second = np.sqrt(np.maximum(np.partition(squared, 1, axis=1)[:, 1], 0))
         mutual &= best < ratio * second
-    keep = mutual.nonzero().flatten()
-    return Matches(keep.numpy(), nearest_moving[keep].numpy(), best[keep].numpy())
+    keep = np.flatnonzero(mutual)
+    return Matches(keep, nearest_moving[keep], best[keep].astype(np.float32))
 
 
 def match_guided(fixed: Features, moving: Features, predicted: np.ndarray, radius: float) -> Matches:

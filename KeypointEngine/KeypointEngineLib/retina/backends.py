@@ -18,4 +18,4 @@ def _learned(device):
     return LearnedExtractor(device=device)
 
 
-RETINA_BACKENDS = BackendPool({"sift": _sift, "learned": _learned})
+RETINA_BACKENDS = BackendPool({"sift": _sift, "learned": _learned}, cpu_only=("sift",))

@@ -111,12 +111,13 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
     inliers (or the last failure). A model loads only when a pair needs it; `options` go to register_pair. The
     report's seconds cover every try."""
     check_options(features=features)  # and register_pair the others, before any work
-    from KeypointEngineLib.device import choose_device
+    if device is not None:
+        from KeypointEngineLib.device import choose_device
 
-    choice = choose_device(device)  # an absent GPU is an error whichever backend would run
+        device = choose_device(device)  # an absent GPU is an error whichever backend would run
     start, tried = time.perf_counter(), []
     for name in AUTO_BACKENDS if features == "auto" else (features,):
-        tried.append(register_pair(fixed_image, moving_image, extractor=RETINA_BACKENDS.get(name, choice),
+        tried.append(register_pair(fixed_image, moving_image, extractor=RETINA_BACKENDS.get(name, device),
                                    **options))
         if tried[-1].report.confident:
             break
