@@ -59,3 +59,15 @@ def test_default_registration_is_never_confident_on_real_wrong_eye_pairs():
     # fields of view unknown, the default: the scale search tries every factor on a wrong-eye pair
     results = run_checks(register, chosen, lambda path: read_image_2d(path).array[0], fields_known=False)
     assert summarise(results)["wrong_eye_confident"] == 0, [(r.name, r.confident) for r in results]
+
+
+def test_real_angiograms_split_into_held_out_and_training_frames_apart_from_the_checks():
+    from KeypointEvaluationLib.retina.angiograms import CHECKED, benchmark_angiograms, training_angiograms
+
+    if not (SHARED_DATA / "fundus-modalities" / "fa").is_dir():
+        pytest.skip("no angiograms in the data folder")
+    held_out, training = benchmark_angiograms(SHARED_DATA), training_angiograms(SHARED_DATA)
+    assert held_out and training and not set(held_out) & set(training)
+    assert len(held_out) == pytest.approx(len(held_out + training) / 4, abs=1)
+    assert not {path.name for path in held_out + training} & CHECKED
+    assert {"JPEGImages_2-1___016.jpg", "JPEGImages_14-1__014.jpg"} <= CHECKED

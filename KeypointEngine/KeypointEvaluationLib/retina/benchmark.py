@@ -3,10 +3,12 @@
 Each pair: two views of one real photograph's retina, made with the eye model (`eye_pairs`: a curved retina seen through
 the pupil from two poses, each view cut by its own aperture), then changed in appearance or modality, or scale (`scale`:
 a scanning-laser field at 0.5-2x the photograph's px per degree, fields of view not given), or exported with frames and
-stamps (`exported`, see exported.py); the first benchmark's warps (`warp_pairs`) stay as the labelled category
-`legacy_warp`, and the whole first benchmark runs with `geometry="legacy"`. Control points are spread over the overlap
-(fixed point = truth(moving point)), errors are scaled to a 2912-px field of view as in FIRE, and the FIRE Registration
-Score is computed per category. The benchmark's draws are its own (training draws different ones).
+stamps (`exported`, see exported.py); `real_fa` pairs are views of real angiograms held out from training
+(angiograms.py), so real angiographic appearance meets the synthetic geometry; the first benchmark's warps
+(`warp_pairs`) stay as the labelled category `legacy_warp`, and the whole first benchmark runs with `geometry="legacy"`.
+Control points are spread over the overlap (fixed point = truth(moving point)), errors are scaled to a 2912-px field of
+view as in FIRE, and the FIRE Registration Score is computed per category. The benchmark's draws are its own (training
+draws different ones).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from KeypointEvaluationLib.retina.warp_pairs import make_warp_pair
 LEGACY_CATEGORIES = ("high_overlap", "low_overlap", "appearance", "cross_modal")
 # eye-model geometry; other modalities at other scales, fields of view not given; high-overlap pairs as viewers and
 # figures export them; the first benchmark's warps, labelled
-CATEGORIES = (*LEGACY_CATEGORIES, "legacy_warp", "scale", "exported")  # new ones last: earlier draws stay as they were
+# new ones last: earlier draws stay as they were; real_fa is made from real angiograms (angiograms.py), when present
+CATEGORIES = (*LEGACY_CATEGORIES, "legacy_warp", "scale", "exported", "real_fa")
 GEOMETRIES = ("eye", "legacy")
 
 __all__ = ["CATEGORIES", "FIRE_FOV_PX", "GEOMETRIES", "LEGACY_CATEGORIES", "BenchmarkPair", "make_benchmark",
@@ -36,7 +39,8 @@ __all__ = ["CATEGORIES", "FIRE_FOV_PX", "GEOMETRIES", "LEGACY_CATEGORIES", "Benc
 
 def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generator, source: str = "",
                         geometry: str = "eye") -> BenchmarkPair:
-    """One pair of `category` from one real colour fundus photograph (45° field of view assumed)."""
+    """One pair of `category` from one real colour fundus photograph (a real angiogram for real_fa; 45° field of view
+    assumed)."""
     if geometry == "legacy":
         return make_warp_pair(image, category, rng, source)
     if category == "legacy_warp":
@@ -45,19 +49,25 @@ def make_benchmark_pair(image: np.ndarray, category: str, rng: np.random.Generat
         return pair
     if category == "exported":
         return export_pair(make_eye_pair(image, "high_overlap", rng, source), rng, category)
-    return make_eye_pair(image, category, rng, source)
+    pair = make_eye_pair(image, category, rng, source)
+    if category == "real_fa":
+        pair.modality = "angiography"  # both views: a real angiogram and a view of it
+    return pair
 
 
 def make_benchmark(images: Sequence[tuple[str, np.ndarray]], pairs_per_category: int, seed: int = 2026,
-                   categories: Sequence[str] | None = None, geometry: str = "eye") -> list[BenchmarkPair]:
-    """A fixed set of pairs: the same seed, images and geometry give the same pairs (sources used in turn)."""
+                   categories: Sequence[str] | None = None, geometry: str = "eye",
+                   angiograms: Sequence[tuple[str, np.ndarray]] = ()) -> list[BenchmarkPair]:
+    """A fixed set of pairs: the same seed, images and geometry give the same pairs (sources used in turn). The
+    real_fa category is made from `angiograms` (real ones held out from training) and left out without them."""
     if geometry not in GEOMETRIES:
         raise ValueError(f"Unknown geometry {geometry!r}; choose from {', '.join(GEOMETRIES)}.")
     rng = np.random.default_rng(seed)
     pairs = []
     for category in categories or (CATEGORIES if geometry == "eye" else LEGACY_CATEGORIES):
-        for index in range(pairs_per_category):
-            name, image = images[index % len(images)]
+        sources = angiograms if category == "real_fa" else images
+        for index in range(pairs_per_category if len(sources) else 0):
+            name, image = sources[index % len(sources)]
             pairs.append(make_benchmark_pair(image, category, rng, name, geometry))
     return pairs
 

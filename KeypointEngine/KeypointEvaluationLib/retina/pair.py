@@ -15,7 +15,7 @@ FIRE_FOV_PX = 2912.0
 CONTROL_POINTS = 10
 # the share of the smaller view's field both views show, per category
 OVERLAP_RANGES = {"high_overlap": (0.75, 1.0), "low_overlap": (0.2, 0.5), "appearance": (0.75, 1.0),
-                  "cross_modal": (0.75, 1.0), "scale": (0.75, 1.0)}
+                  "cross_modal": (0.75, 1.0), "scale": (0.75, 1.0), "real_fa": (0.75, 1.0)}
 
 
 @dataclass
@@ -74,4 +74,6 @@ def change_appearance(moving: np.ndarray, category: str, modality: str, rng: np.
         return appearance.photometric(moving, rng, amount=1.0)
     if modality in appearance.MODALITIES:
         return appearance.MODALITIES[modality](moving, rng)
+    if category == "real_fa":  # a real angiogram seen again: another exposure and focus (phase changes not simulated)
+        return appearance.blur(appearance.photometric(moving, rng, amount=1.0), rng.uniform(0.0, 0.001))
     return appearance.photometric(moving, rng, amount=0.5)
