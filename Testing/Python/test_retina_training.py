@@ -137,3 +137,23 @@ def test_real_training_images_load_at_the_working_scale():
         diameter = field_diameter(field_of_view_mask(to_gray(image.rgb)))
         assert diameter == pytest.approx(768 * degrees / 45, rel=0.05)
         assert (image.keypoints > 0.9).sum() > 30 and image.vessels.mean() > 0.05
+
+
+def test_real_angiograms_train_beside_photographs_with_vessels_found_from_the_image(retina_image):
+    from dataclasses import replace
+
+    from conftest import shared_data
+
+    from KeypointTraining.retina.data import angiogram_sources, load_image
+
+    sources = angiogram_sources(shared_data("fundus-modalities/fa").parents[1])
+    assert len(sources) > 100 and all(mask is None for _, _, mask, _ in sources)
+    angiogram = load_image(*sources[0], 768)
+    share = angiogram.vessels.sum() / angiogram.fov.sum()
+    assert angiogram.angiogram and 0.03 < share < 0.3  # bright thin vessels, neither nothing nor the background
+    assert (angiogram.keypoints > 0.5).sum() > 50  # their junctions label keypoints
+    photograph = replace(retina_image, name="photograph")
+    pairs = RetinaPairs([photograph, angiogram], length=40, patch=96, angiogram_share=0.25)
+    assert pairs.weights.tolist() == pytest.approx([0.75, 0.25])
+    drawn = [pairs[index]["image_a"] for index in range(12)]
+    assert all(image.shape == (1, 96, 96) for image in drawn)

@@ -1,4 +1,5 @@
-"""Training pairs from real colour fundus photographs with manual vessel masks (CHASE_DB1, DRIVE training/).
+"""Training pairs from real colour fundus photographs with manual vessel masks (CHASE_DB1, DRIVE training/), and
+optionally from real angiograms (vessel masks found from the image; their pairs stay angiograms).
 
 Each sample is two 192-px views of one photograph at the working scale (a 45° field of view spans 768 px): view A
 under a random similarity (scale, any rotation; crops at least 70 % inside the field of view), view B under a further
@@ -50,6 +51,7 @@ class RetinaImage:
     fov: np.ndarray  # uint8 0/1
     keypoints: np.ndarray  # float32 heatmap labels in [0, 1]
     fov_degrees: float = 45.0  # the camera's field of view
+    angiogram: bool = False  # a real angiogram: both views stay angiograms (another exposure only)
 
 
 def training_sources(data: Path) -> list[tuple[str, Path, Path, float]]:
@@ -67,13 +69,42 @@ def training_sources(data: Path) -> list[tuple[str, Path, Path, float]]:
     return sources
 
 
-def load_image(name: str, image_path: Path, mask_path: Path, fov_degrees: float, working_size: int) -> RetinaImage:
-    rgb = sitk.GetArrayFromImage(sitk.ReadImage(str(image_path)))[..., :3]  # SimpleITK reads LZW TIFFs too
-    mask = np.squeeze(np.asarray(imread(mask_path)))  # CHASE_DB1: bool PNG; DRIVE: one-frame GIF of 0/255
-    if mask.ndim == 3:
-        mask = mask[..., 0]
-    vessels = (mask.astype(np.float32) > mask.max() / 2).astype(np.uint8)
+def angiogram_sources(data: Path) -> list[tuple[str, Path, None, float]]:
+    """(name, image, no vessel mask, field of view) for the real angiograms that may train (the rest are held out
+    for the benchmark and the real checks; KeypointEvaluationLib/retina/angiograms.py). Their field of view is not
+    recorded: 45°, the usual."""
+    from KeypointEvaluationLib.retina.angiograms import training_angiograms
+
+    return [(path.stem, path, None, 45.0) for path in training_angiograms(data)]
+
+
+def angiogram_vessels(gray: np.ndarray, fov: np.ndarray) -> np.ndarray:
+    """uint8 0/1 vessel mask of an angiogram, where no manual one exists: vessels are its bright thin structures
+    (white top-hat wider than the widest vessel, Otsu's threshold inside the field of view, specks removed)."""
+    size = max(gray.shape)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(size * 0.03) | 1,) * 2)
+    top_hat = cv2.morphologyEx(cv2.GaussianBlur(gray, (0, 0), 1.0), cv2.MORPH_TOPHAT, kernel)
+    threshold, _ = cv2.threshold(top_hat[fov > 0].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    vessels = ((top_hat > threshold) & (fov > 0)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(vessels)
+    large = np.r_[False, stats[1:, cv2.CC_STAT_AREA] >= (size / 100) ** 2]
+    return large[labels].astype(np.uint8)
+
+
+def load_image(name: str, image_path: Path, mask_path: Path | None, fov_degrees: float,
+               working_size: int) -> RetinaImage:
+    """A training photograph with its manual vessel mask, or (`mask_path` None) a real angiogram, whose vessel mask
+    is found from the image (angiogram_vessels)."""
+    rgb = sitk.GetArrayFromImage(sitk.ReadImage(str(image_path)))
+    rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb[..., :3]  # SimpleITK reads LZW TIFFs too
     fov = field_of_view_mask(to_gray(rgb)) > 0
+    if mask_path is None:
+        vessels = angiogram_vessels(to_gray(rgb), fov)
+    else:
+        mask = np.squeeze(np.asarray(imread(mask_path)))  # CHASE_DB1: bool PNG; DRIVE: one-frame GIF of 0/255
+        if mask.ndim == 3:
+            mask = mask[..., 0]
+        vessels = (mask.astype(np.float32) > mask.max() / 2).astype(np.uint8)
     diameter = field_diameter(fov)
     scale = working_size * fov_degrees / REFERENCE_FOV_DEGREES / diameter
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
@@ -81,7 +112,7 @@ def load_image(name: str, image_path: Path, mask_path: Path, fov_degrees: float,
     vessels = cv2.resize(vessels, size, interpolation=cv2.INTER_NEAREST)
     fov = cv2.resize(fov.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
     keypoints = gaussian_heatmap(vessel_junctions(vessels), vessels.shape)
-    return RetinaImage(name, rgb, vessels, fov, keypoints, fov_degrees)
+    return RetinaImage(name, rgb, vessels, fov, keypoints, fov_degrees, angiogram=mask_path is None)
 
 
 def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], nearest: bool = False) -> np.ndarray:
@@ -106,10 +137,17 @@ class RetinaPairs(torch.utils.data.Dataset):
     """A long, deterministic stream of training pairs: sample `index` is always the same (resumable)."""
 
     def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0,
-                 camera_apertures: bool = False, geometry: str = "warp"):
+                 camera_apertures: bool = False, geometry: str = "warp", angiogram_share: float = 0.0):
+        """`angiogram_share`: the share of samples drawn from the real angiograms among `images` (the rest from the
+        photographs; each group uniformly); 0 draws every image alike."""
         if geometry not in GEOMETRIES:
             raise ValueError(f"Unknown training geometry {geometry!r}; choose from {', '.join(GEOMETRIES)}.")
         self.images, self.length, self.patch, self.seed = images, length, patch, seed
+        angiogram = np.array([image.angiogram for image in images])
+        self.weights = None
+        if angiogram_share > 0 and angiogram.any() and not angiogram.all():
+            self.weights = np.where(angiogram, angiogram_share / angiogram.sum(),
+                                    (1 - angiogram_share) / (~angiogram).sum())
         self.camera_apertures, self.geometry = camera_apertures, geometry
         # where crop centres may fall, per image; with camera apertures, clear of the photograph's own rim (it moves
         # with the retina): the field of view eroded by half a crop
@@ -122,9 +160,12 @@ class RetinaPairs(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])
-        image_index = rng.integers(len(self.images))
+        image_index = rng.choice(len(self.images), p=self.weights) if self.weights is not None else rng.integers(
+            len(self.images))
         image = self.images[image_index]
         mode = rng.choice(MODES, p=MODE_PROBABILITIES)
+        if image.angiogram:  # real angiographic appearance: no simulated modality on top of it
+            mode = "colour"
         changed_view = rng.integers(2)
         views = [_view(image.rgb, image.fov, mode if changed_view == v else "colour", rng) for v in range(2)]
         maps_a, maps_b, flow = self._geometry(image, self.crop_centres[image_index], self.rest_views[image_index],

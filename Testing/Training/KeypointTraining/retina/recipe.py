@@ -10,6 +10,8 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
   camera_apertures      crops inside the field of view, each view with its own aperture rim (default false)
   geometry              "warp" (view B a warp of A's crop; default) or "eye" (another photograph of the eye, by the
                         benchmark's eye model)
+  angiogram_share       share of samples from the real angiograms that may train (fundus-modalities/fa; default 0:
+                        photographs only), real angiogram pairs under the same geometry
   label_model           weights of a previous round: its detections join the labels (iterative rounds)
   init                  weights to start from (usually the previous round's)
 """
@@ -27,7 +29,7 @@ from KeypointEngineLib.retina.network import NetworkConfig, RetinaKeypointNet
 from KeypointTraining.config import TrainConfig
 from KeypointTraining.recipes import Recipe, register_recipe
 from KeypointTraining.retina import losses
-from KeypointTraining.retina.data import RetinaPairs, load_image, training_sources
+from KeypointTraining.retina.data import RetinaPairs, angiogram_sources, load_image, training_sources
 
 WEIGHTS = {"ap": 1.0, "repeatability": 1.0, "heatmap": 1.0, "vessels": 0.5, "contrastive": 0.2}
 
@@ -93,7 +95,9 @@ def retina_keypoints_recipe(config: TrainConfig) -> Recipe:
     options = config.recipe_options
     data = Path(options.get("data", default_data_folder()))
     working_size, patch = int(options.get("working_size", 768)), int(options.get("patch", 192))
-    images = [load_image(*source, working_size) for source in training_sources(data)]
+    share = float(options.get("angiogram_share", 0.0))
+    sources = training_sources(data) + (angiogram_sources(data) if share > 0 else [])
+    images = [load_image(*source, working_size) for source in sources]
     if options.get("label_model"):
         from KeypointTraining.retina.rounds import add_detections_to_labels
 
@@ -106,9 +110,10 @@ def retina_keypoints_recipe(config: TrainConfig) -> Recipe:
         print(f"init from {options['init']}: {model.load_state_dict(state, strict=False)}")
     apertures = bool(options.get("camera_apertures", False))
     geometry = str(options.get("geometry", "warp"))
-    train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures, geometry=geometry)
+    train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures, geometry=geometry,
+                        angiogram_share=share)
     validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000, camera_apertures=apertures,
-                             geometry=geometry)
+                             geometry=geometry, angiogram_share=share)
     validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
 
     def training_step(model, batch):
