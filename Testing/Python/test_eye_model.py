@@ -117,4 +117,6 @@ def test_infrared_and_oct_views_are_square_fields_inside_the_photograph():
         rows, cols = np.nonzero(pair.moving > 0)
         height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
         assert (pair.moving > 0).sum() / (height * width) > 0.9  # a square field, not a disc (pi/4 of its box)
-        assert width == pytest.approx(disc / np.sqrt(2), rel=0.08)  # inscribed in the photograph's disc
+        # a 30° square at the photograph's focal length, inside its 45° disc
+        assert width == pytest.approx(disc * np.tan(np.deg2rad(15)) / np.tan(np.deg2rad(22.5)), rel=0.08)
+        assert pair.fields_of_view == (45.0, 30.0)  # what a user of those devices would say

@@ -56,8 +56,11 @@ def test_default_registration_is_never_confident_on_real_wrong_eye_pairs():
     def register(fixed, moving, fixed_fov, moving_fov):  # the shipped default
         return register_with_features(fixed, moving, "auto", fixed_fov_degrees=fixed_fov, moving_fov_degrees=moving_fov)
 
-    # fields of view unknown, the default: the scale search tries every factor on a wrong-eye pair
-    results = run_checks(register, chosen, lambda path: read_image_2d(path).array[0], fields_known=False)
+    read = lambda path: read_image_2d(path).array[0]  # noqa: E731
+    results = run_checks(register, chosen, read)
+    # and with fields of view unknown, the default: its scale search tries every factor on the hardest two
+    hardest = [pair for pair in chosen if pair.name.startswith(("CHASE_DB1 04 ", "CHASE_DB1 13 "))]
+    results += run_checks(register, hardest, read, fields_known=False)
     assert summarise(results)["wrong_eye_confident"] == 0, [(r.name, r.confident) for r in results]
 
 

@@ -63,8 +63,9 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     # progress: the fields of view's own scale takes most of the bar (it mostly settles the pair), the search the rest
     bounds = np.r_[0.3, np.linspace(0.8, 1.0, len(factors))] if len(factors) > 1 else np.array([0.3, 1.0])
     for index, factor in enumerate(factors):
-        tried.append(_register_at_scale(fixed, fixed_features, moving_field, (moving_fov or FIELD_OF_VIEW.default)
-                                        * factor, model, extractor, working_size, ratio, subpixel,
+        tried.append(_register_at_scale(fixed, fixed_features, moving_field, fixed_fov or FIELD_OF_VIEW.default,
+                                        (moving_fov or FIELD_OF_VIEW.default) * factor, factor != 1.0, model,
+                                        extractor, working_size, ratio, subpixel,
                                         job.scaled(bounds[index], bounds[index + 1])))
         tried[-1].report.scale_factor = factor
         if tried[-1].report.confident:
@@ -86,10 +87,11 @@ def best_of(tried: list[Registration]) -> Registration:
             max(successful, key=lambda registration: registration.report.inliers) if successful else tried[-1])
 
 
-def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_field: Field, moving_fov: float,
-                       model: str, extractor, working_size: int, ratio: float, subpixel: bool,
-                       job: Job) -> Registration:
-    """One try: the moving image prepared as if its field of view were `moving_fov` degrees."""
+def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_field: Field, fixed_fov: float,
+                       moving_fov: float, searched: bool, model: str, extractor, working_size: int, ratio: float,
+                       subpixel: bool, job: Job) -> Registration:
+    """One try: the moving image prepared as if its field of view were `moving_fov` degrees (`searched`: a factor
+    of the scale search, not the fields' own)."""
     job.report("Detecting keypoints", 0.0)
     moving = prepare(moving_field, working_size, moving_fov)
     moving_features = _to_original(extractor.extract(moving.image, moving.mask), moving)
@@ -100,7 +102,8 @@ def _register_at_scale(fixed: Prepared, fixed_features: Features, moving_field: 
                                      ConfidenceRule(CONFIDENCE.min_inliers, CONFIDENCE.min_inlier_ratio), ratio=ratio,
                                      guided_radius=GUIDED_RADIUS_WORKING_PX / moving.scale, refine=refine,
                                      job=job.scaled(0.5, 1.0))
-    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving, moving_fov)
+    _assess(registration, fitter.threshold, fixed_features.keypoints.astype(np.float64), fixed, moving, fixed_fov,
+            moving_fov, searched)
     return registration
 
 
@@ -127,13 +130,21 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
 
 
 def _assess(registration: Registration, threshold: float, fixed_keypoints: np.ndarray, fixed: Prepared,
-            moving: Prepared, fov_degrees: float) -> None:
-    """The retina's confidence (confidence.py) in place of the count rule, with its reasons in the message."""
+            moving: Prepared, fixed_fov: float, moving_fov: float, searched: bool = False) -> None:
+    """The retina's confidence (confidence.py) in place of the count rule, with its reasons in the message.
+
+    Errors are scaled to FIRE's field through the moving image's field of view; at a searched scale, also through
+    the fixed image's and the inliers' own px ratio, and the larger counts: a fit found at a wrong searched scale
+    would otherwise look as precise as that scale is coarse."""
     report = registration.report
     if not report.success:
         return
-    report.predicted_error_px = predicted_error_px(registration, threshold, fire_scale(moving.roi_diameter,
-                                                                                      fov_degrees))
+    scale = fire_scale(moving.roi_diameter, moving_fov)
+    if searched:
+        fixed_per_moving_px = (registration.fixed_points.std(axis=0).sum()
+                               / max(registration.moving_points.std(axis=0).sum(), 1e-9))
+        scale = max(scale, fire_scale(fixed.roi_diameter, fixed_fov) * fixed_per_moving_px)
+    report.predicted_error_px = predicted_error_px(registration, threshold, scale)
     report.overlap_coverage = overlap_coverage(registration, fixed_keypoints, fixed, moving)
     report.residual_share = report.median_residual / threshold
     reasons = CONFIDENCE.reasons(registration)
