@@ -35,12 +35,12 @@ RANSAC_THRESHOLD_WORKING_PX = 3.0
 GUIDED_RADIUS_WORKING_PX = 8.0  # search radius around a first transform's prediction when refining it
 
 
-def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str = TRANSFORM_MODELS[0],
+def register_pair(fixed_image: np.ndarray | Field, moving_image: np.ndarray | Field, model: str = TRANSFORM_MODELS[0],
                   extractor=None, working_size: int = WORKING_SIZE.default, fov_degrees: float | None = None,
                   ratio: float = RATIO_TEST.default, subpixel: bool = True, job: Job | None = None,
                   fixed_fov_degrees: float | None = None, moving_fov_degrees: float | None = None) -> Registration:
-    """Register `moving_image` onto `fixed_image` with one keypoint backend (SIFT unless `extractor` is given); a
-    failure is reported (success False), not raised.
+    """Register `moving_image` onto `fixed_image` (pixel arrays, or their preprocess.Field found before) with one
+    keypoint backend (SIFT unless `extractor` is given); a failure is reported (success False), not raised.
 
     Fields of view in degrees: `fov_degrees` for both images, `fixed_fov_degrees` / `moving_fov_degrees` for one.
     An unknown one is taken as 45°, and then the moving image's working scale is searched (SCALE_SEARCH, 0.42-2.4x)
@@ -55,7 +55,7 @@ def register_pair(fixed_image: np.ndarray, moving_image: np.ndarray, model: str 
     extractor = extractor or RETINA_BACKENDS.get(AUTO_BACKENDS[0])
     job.report("Preparing images", 0.0)
     fixed = prepare(fixed_image, working_size, fixed_fov or FIELD_OF_VIEW.default)
-    moving_field = find_field(moving_image)  # once for every scale tried
+    moving_field = moving_image if isinstance(moving_image, Field) else find_field(moving_image)  # once per scale
     job.report("Detecting keypoints", 0.1)
     fixed_features = _to_original(extractor.extract(fixed.image, fixed.mask), fixed)
     factors = (1.0,) if fixed_fov and moving_fov else SCALE_SEARCH
@@ -119,8 +119,9 @@ def register_with_features(fixed_image: np.ndarray, moving_image: np.ndarray, fe
 
         device = choose_device(device)  # an absent GPU is an error whichever backend would run
     start, tried = time.perf_counter(), []
+    fixed_field, moving_field = find_field(fixed_image), find_field(moving_image)  # once for every backend tried
     for name in AUTO_BACKENDS if features == "auto" else (features,):
-        tried.append(register_pair(fixed_image, moving_image, extractor=RETINA_BACKENDS.get(name, device),
+        tried.append(register_pair(fixed_field, moving_field, extractor=RETINA_BACKENDS.get(name, device),
                                    **options))
         if tried[-1].report.confident:
             break
