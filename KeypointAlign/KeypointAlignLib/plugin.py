@@ -10,5 +10,6 @@ _HERE = Path(__file__).resolve().parent
 # beside the packages); KeypointAlignLib/Models in a wheel (package data)
 MODEL_FOLDERS = (_HERE.parent / "Resources" / "Models", _HERE / "Models")
 COMMANDS = ("KeypointAlignLib.cli",)  # slicer-keypoints align
-BENCHMARKS = ("KeypointAlignLib.bench", "KeypointAlignLib.bench_cancel")  # bench align, bench align-cancel
+BENCHMARKS = ("KeypointAlignLib.bench", "KeypointAlignLib.bench_cancel",
+              "KeypointAlignLib.bench_speed")  # bench align, align-cancel, align-speed
 DEMOS = ("KeypointAlignLib.demo",)  # part of slicer-keypoints demo

@@ -18,15 +18,20 @@ def match_mutual_nearest(fixed: Features, moving: Features, ratio: float = 1.0) 
     if len(fixed) == 0 or len(moving) == 0:
         return Matches.empty()
     a, b = (np.asarray(features.descriptors, np.float32) for features in (fixed, moving))
-    # squared distances by one matrix product (numpy's BLAS: no torch on this path)
-    squared = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2 * (a @ b.T)
-    nearest_moving = squared.argmin(axis=1)
-    nearest_fixed = squared.argmin(axis=0)
+    a2, b2 = (a * a).sum(axis=1), (b * b).sum(axis=1)
+    # squared distances by one matrix product (numpy's BLAS: no torch on this path), in place: each nearest
+    # neighbour needs only its own side's terms, and a masked row minimum finds the second (cheaper than partition)
+    products = a @ b.T
+    nearest_fixed = (a2[:, None] - 2 * products).argmin(axis=0)
+    products *= -2
+    products += b2[None, :]
     fixed_index = np.arange(len(fixed))
+    nearest_moving = products.argmin(axis=1)
+    best = np.sqrt(np.maximum(products[fixed_index, nearest_moving] + a2, 0))
     mutual = nearest_fixed[nearest_moving] == fixed_index
-    best = np.sqrt(np.maximum(squared[fixed_index, nearest_moving], 0))
     if ratio < 1.0 and len(moving) > 1:
-        second = np.sqrt(np.maximum(np.partition(squared, 1, axis=1)[:, 1], 0))
+        products[fixed_index, nearest_moving] = np.inf
+        second = np.sqrt(np.maximum(products.min(axis=1) + a2, 0))
         mutual &= best < ratio * second
     keep = np.flatnonzero(mutual)
     return Matches(keep, nearest_moving[keep], best[keep].astype(np.float32))

@@ -28,11 +28,11 @@ def local_linear_maps(mapping: Mapping, points: np.ndarray, step: float = 1.0) -
 def _patches(image: np.ndarray, centres: np.ndarray, radius: int, linear: np.ndarray | None = None) -> np.ndarray:
     """(N, 2r+1, 2r+1) patches of `image` at `centres`, bilinearly sampled along `linear` (N, 2, 2) axes if given."""
     steps = np.arange(-radius, radius + 1, dtype=np.float64)
-    offsets = np.stack(np.meshgrid(steps, steps), axis=-1)  # (2r+1, 2r+1, 2) as (x, y)
-    if linear is not None:
-        offsets = np.einsum("nij,rcj->nrci", linear, offsets)
     size = 2 * radius + 1
-    positions = (centres[:, None, None, :] + offsets).astype(np.float32).reshape(len(centres), size * size, 2)
+    offsets = np.stack(np.meshgrid(steps, steps), axis=-1).reshape(1, size * size, 2)  # (x, y), row by row
+    if linear is not None:
+        offsets = offsets @ np.transpose(linear, (0, 2, 1))  # each offset through its point's linear map
+    positions = (centres[:, None, :] + offsets).astype(np.float32)
     sampled = cv2.remap(image, positions[..., 0], positions[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return sampled.reshape(len(centres), size, size)  # one patch per row: cv2.remap takes up to 32767 rows
 
@@ -54,9 +54,11 @@ def _correlation_peaks(templates: np.ndarray, windows: np.ndarray, search: int,
                        min_correlation: float) -> tuple[np.ndarray, np.ndarray]:
     """Subpixel (x, y) shift of each template's best match in its window: (shifts (N, 2), found (N,) bool)."""
     shifts, found = np.zeros((len(templates), 2)), np.zeros(len(templates), bool)
-    for index, (template, window) in enumerate(zip(templates, windows, strict=True)):
-        if template.std() < 1e-3 or window.std() < 1e-3:
-            continue  # a flat patch (outside the field of view) has no position to find
+    # a flat patch (outside the field of view) has no position to find
+    textured = np.flatnonzero((templates.reshape(len(templates), -1).std(axis=1) >= 1e-3)
+                              & (windows.reshape(len(windows), -1).std(axis=1) >= 1e-3))
+    for index in textured:
+        template, window = templates[index], windows[index]
         correlation = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
         row, col = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
         if correlation[row, col] < min_correlation or not (0 < row < 2 * search and 0 < col < 2 * search):

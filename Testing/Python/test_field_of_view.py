@@ -136,3 +136,15 @@ def test_export_maps_points_where_the_image_content_went(scale):
     mapped = (np.array([150.0, 110.0]) + offset + 0.5) * factors - 0.5
     np.testing.assert_allclose([xs.mean(), ys.mean()], mapped, atol=0.3)
 
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_grey_conversion_stretches_between_the_half_percentiles_whatever_the_pixel_type(dtype):
+    """The uint8 path (a histogram and a look-up table, for full-size photographs) gives np.percentile's stretch."""
+    image = read_image_2d(sample_retina_path()).array[0].astype(dtype)
+    green = image[..., 1].astype(np.float64)
+    low, high = np.percentile(green, [0.5, 99.5])
+    expected = np.clip((green - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
+    found = to_gray(image)
+    assert found.dtype == np.uint8 and found.shape == expected.shape
+    assert np.abs(found.astype(int) - expected).max() <= 1 and (found != expected).mean() < 1e-3

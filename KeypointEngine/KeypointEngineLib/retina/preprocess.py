@@ -43,11 +43,29 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         image = image[..., 0]
     if image.ndim != 2:
         raise InputError(f"Expected a 2D image [rows, cols(, channels)], got shape {image.shape}.")
-    image = image.astype(np.float32)
-    low, high = np.percentile(image, [0.5, 99.5])
+    low, high = _percentiles(image, (0.5, 99.5))
     if high - low < 1e-6:
         raise InputError("The image is blank (constant intensity): nothing to register.")
-    return np.clip((image - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
+    if image.dtype == np.uint8:  # a look-up table: the same values, without a float copy of a full-size photograph
+        return _stretch(np.arange(256, dtype=np.float32), low, high)[image]
+    return _stretch(image.astype(np.float32), low, high)
+
+
+def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.clip((values - low) / (high - low) * 255.0, 0, 255).astype(np.uint8)
+
+
+def _percentiles(image: np.ndarray, percents: tuple[float, ...]) -> tuple[float, ...]:
+    """np.percentile's (linear) values; for uint8 from the histogram, which needs no sort of every pixel."""
+    if image.dtype != np.uint8:
+        return tuple(np.percentile(image.astype(np.float32), percents))
+    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    values = []
+    for percent in percents:
+        rank = (cumulative[-1] - 1) * percent / 100  # 0-based position in the sorted pixels
+        below, above = np.searchsorted(cumulative, [np.floor(rank), np.ceil(rank)], side="right")
+        values.append(below + (rank - np.floor(rank)) * (above - below))
+    return tuple(float(value) for value in values)
 
 
 @dataclass
