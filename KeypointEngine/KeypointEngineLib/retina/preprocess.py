@@ -59,7 +59,9 @@ def _percentiles(image: np.ndarray, percents: tuple[float, ...]) -> tuple[float,
     """np.percentile's (linear) values; for uint8 from the histogram, which needs no sort of every pixel."""
     if image.dtype != np.uint8:
         return tuple(np.percentile(image.astype(np.float32), percents))
-    cumulative = np.cumsum(np.bincount(image.ravel(), minlength=256))
+    # OpenCV counts in place; np.bincount would make an int64 copy of every pixel
+    histogram = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(histogram.astype(np.int64))
     values = []
     for percent in percents:
         rank = (cumulative[-1] - 1) * percent / 100  # 0-based position in the sorted pixels
