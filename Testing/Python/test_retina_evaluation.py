@@ -142,3 +142,23 @@ def test_bench_cli_scores_a_fire_folder_and_writes_json_and_plot(tmp_path):
     benchmark = recorded["registration_benchmark"]
     assert benchmark["fire"]["sift+auto"]["scores"]["S"] == report["fire"]["sift+auto"]["scores"]["S"]
     assert benchmark["command"].startswith("slicer-keypoints bench align") and benchmark["peak_rss_mib"] > 0
+
+
+def test_oct_en_face_is_a_raster_scan_sharp_along_its_b_scans_with_vessels_in_shadow():
+    """The simulation follows the acquisition: B-scans along rows (fast axis) are sampled more finely than the
+    B-scans are stacked (slow axis), so neighbouring px differ more along a row than down a column; vessels are
+    dark."""
+    from KeypointEvaluationLib.retina.appearance import to_oct_enface, vessels_and_background
+
+    photograph = read_image_2d(sample_retina_path()).array[0]
+    vessels, _, mask = vessels_and_background(photograph)
+    inner = mask & np.roll(mask, 1, 0) & np.roll(mask, 1, 1)
+    ratios = []
+    for seed in range(6):
+        enface = to_oct_enface(photograph, np.random.default_rng(seed)).astype(np.float64)
+        assert enface.ndim == 2 and (enface[~mask] == 0).all()
+        along_rows = np.abs(np.diff(enface, axis=1))[inner[:, 1:]].mean()
+        down_columns = np.abs(np.diff(enface, axis=0))[inner[1:, :]].mean()
+        ratios.append(along_rows / down_columns)
+        assert enface[mask & (vessels > 0.5)].mean() < enface[mask & (vessels < 0.05)].mean() - 10
+    assert np.median(ratios) > 1.1

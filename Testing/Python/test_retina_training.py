@@ -157,3 +157,15 @@ def test_real_angiograms_train_beside_photographs_with_vessels_found_from_the_im
     assert pairs.weights.tolist() == pytest.approx([0.75, 0.25])
     drawn = [pairs[index]["image_a"] for index in range(12)]
     assert all(image.shape == (1, 96, 96) for image in drawn)
+
+
+def test_mode_probabilities_choose_how_views_change_and_refuse_unknown_modes():
+    from KeypointTraining.retina.data import MODE_PROBABILITIES, MODES, mode_weights
+
+    assert mode_weights(None).tolist() == pytest.approx(list(MODE_PROBABILITIES))
+    weights = mode_weights({"oct_enface": 3, "infrared": 1})
+    assert weights.tolist() == pytest.approx([0.75 if m == "oct_enface" else 0.25 if m == "infrared" else 0
+                                              for m in MODES])
+    for bad in ({"oct": 1.0}, {"colour": -1.0}, {}, {"colour": 0.0}):
+        with pytest.raises(ValueError, match="mode_probabilities"):
+            mode_weights(bad)

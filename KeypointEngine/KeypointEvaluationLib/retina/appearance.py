@@ -104,15 +104,41 @@ def to_infrared(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return _uint8(np.where(mask, cv2.GaussianBlur(result, (0, 0), 0.7), 0))
 
 
+# a structural OCT volume as devices scan it (e.g. 512 x 128, 200 x 200, 512 x 256 A-scans by B-scans over the field)
+A_SCANS_PER_B_SCAN = (200, 512)  # fast axis: along each B-scan (image rows)
+B_SCANS = (96, 256)  # slow axis: B-scans stacked down the field
+SPECKLE_LOOKS = (8, 50)  # independent speckle samples averaged into an en-face px: a thin slab to a full projection
+SACCADES = 3  # at most, per volume; tracking leaves sub-px seams
+BLINK_PROBABILITY = 0.15
+
+
 def to_oct_enface(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Simulated OCT en-face projection: grey, lower resolution with speckle grain, vessels as dark shadows."""
+    """Simulated structural OCT en-face projection, as a raster scan makes it: grey, vessels as dark shadows.
+
+    The device sweeps B-scans along the rows (200-512 A-scans each: the fast axis) and stacks 96-256 of them down the
+    field (the slow axis), so the en-face image is sharp along rows and coarse down columns, stretched back to the
+    field's shape for display. Each en-face px averages the depth of a slab, leaving the speckle of 8-50 independent
+    looks (gamma-distributed, at the scan's own px). The eye moves during the seconds a volume takes: up to three
+    saccades shift all later B-scans sideways (sub-px once tracking corrects them), and a blink sometimes blanks a
+    band of B-scans. Sizes are relative to the field's extent, so the same settings behave alike at any px scale."""
     rows, cols = image.shape[:2]
     vessels, background, mask = vessels_and_background(image)
     result = rng.uniform(0.4, 0.6) + 0.15 * (background - background.mean()) - rng.uniform(0.2, 0.35) * vessels
-    factor = rng.uniform(0.35, 0.6)
-    small = cv2.resize(result, (max(1, int(cols * factor)), max(1, int(rows * factor))), interpolation=cv2.INTER_AREA)
-    small = small * rng.gamma(25.0, 1 / 25.0, small.shape).astype(np.float32)  # speckle at the scan's resolution
-    result = cv2.resize(small, (cols, rows), interpolation=cv2.INTER_LINEAR)
+    _, _, width, height = cv2.boundingRect(mask.astype(np.uint8))  # the scanned field
+    extent = max(width, height, 1)
+    fast = min(1.0, rng.uniform(*A_SCANS_PER_B_SCAN) / extent)
+    slow = min(1.0, rng.uniform(*B_SCANS) / extent)
+    scan = cv2.resize(result, (max(1, round(cols * fast)), max(1, round(rows * slow))), interpolation=cv2.INTER_AREA)
+    looks = float(np.exp(rng.uniform(*np.log(SPECKLE_LOOKS))))
+    scan = scan * rng.gamma(looks, 1 / looks, scan.shape).astype(np.float32)
+    for _ in range(int(rng.integers(0, SACCADES + 1))):
+        line = int(rng.integers(1, max(scan.shape[0], 2)))
+        shift = np.float32([[1, 0, rng.normal(0, 0.5)], [0, 1, 0]])
+        scan[line:] = cv2.warpAffine(scan[line:], shift, scan[line:].shape[::-1], borderMode=cv2.BORDER_REFLECT)
+    if rng.random() < BLINK_PROBABILITY:
+        start = int(rng.integers(0, scan.shape[0]))
+        scan[start:start + max(1, round(rng.uniform(0.01, 0.04) * scan.shape[0]))] *= 0.1
+    result = cv2.resize(scan, (cols, rows), interpolation=cv2.INTER_LINEAR)
     return _uint8(np.where(mask, result, 0))
 
 

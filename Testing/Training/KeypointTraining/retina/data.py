@@ -115,6 +115,17 @@ def load_image(name: str, image_path: Path, mask_path: Path | None, fov_degrees:
     return RetinaImage(name, rgb, vessels, fov, keypoints, fov_degrees, angiogram=mask_path is None)
 
 
+def mode_weights(probabilities: dict[str, float] | None) -> np.ndarray:
+    """MODES' probabilities from {mode: weight} (modes left out get 0), normalised; the default without it."""
+    if probabilities is None:
+        return np.array(MODE_PROBABILITIES)
+    unknown = set(probabilities) - set(MODES)
+    if unknown or not probabilities or min(probabilities.values()) < 0 or sum(probabilities.values()) <= 0:
+        raise ValueError(f"mode_probabilities takes non-negative weights of {', '.join(MODES)}, not {probabilities}.")
+    weights = np.array([float(probabilities.get(mode, 0.0)) for mode in MODES])
+    return weights / weights.sum()
+
+
 def _remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], nearest: bool = False) -> np.ndarray:
     return cv2.remap(image, maps[0], maps[1], cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_CONSTANT)
@@ -137,12 +148,15 @@ class RetinaPairs(torch.utils.data.Dataset):
     """A long, deterministic stream of training pairs: sample `index` is always the same (resumable)."""
 
     def __init__(self, images: list[RetinaImage], length: int = 1_000_000, patch: int = 192, seed: int = 0,
-                 camera_apertures: bool = False, geometry: str = "warp", angiogram_share: float = 0.0):
+                 camera_apertures: bool = False, geometry: str = "warp", angiogram_share: float = 0.0,
+                 mode_probabilities: dict[str, float] | None = None):
         """`angiogram_share`: the share of samples drawn from the real angiograms among `images` (the rest from the
-        photographs; each group uniformly); 0 draws every image alike."""
+        photographs; each group uniformly); 0 draws every image alike. `mode_probabilities`: how often each of MODES
+        changes a photograph's view (default MODE_PROBABILITIES; normalised)."""
         if geometry not in GEOMETRIES:
             raise ValueError(f"Unknown training geometry {geometry!r}; choose from {', '.join(GEOMETRIES)}.")
         self.images, self.length, self.patch, self.seed = images, length, patch, seed
+        self.mode_probabilities = mode_weights(mode_probabilities)
         angiogram = np.array([image.angiogram for image in images])
         self.weights = None
         if angiogram_share > 0 and angiogram.any() and not angiogram.all():
@@ -163,7 +177,7 @@ class RetinaPairs(torch.utils.data.Dataset):
         image_index = rng.choice(len(self.images), p=self.weights) if self.weights is not None else rng.integers(
             len(self.images))
         image = self.images[image_index]
-        mode = rng.choice(MODES, p=MODE_PROBABILITIES)
+        mode = rng.choice(MODES, p=self.mode_probabilities)
         if image.angiogram:  # real angiographic appearance: no simulated modality on top of it
             mode = "colour"
         changed_view = rng.integers(2)

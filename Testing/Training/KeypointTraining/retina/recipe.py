@@ -12,6 +12,8 @@ Recipe options (config `recipe_options`, or `--set recipe_options.NAME=VALUE`):
                         benchmark's eye model)
   angiogram_share       share of samples from the real angiograms that may train (fundus-modalities/fa; default 0:
                         photographs only), real angiogram pairs under the same geometry
+  mode_probabilities    {mode: weight} of the photographs' view changes (angiography, infrared, oct_enface,
+                        appearance, colour; default 0.35/0.1/0.1/0.2/0.25)
   label_model           weights of a previous round: its detections join the labels (iterative rounds)
   init                  weights to start from (usually the previous round's)
 """
@@ -110,10 +112,11 @@ def retina_keypoints_recipe(config: TrainConfig) -> Recipe:
         print(f"init from {options['init']}: {model.load_state_dict(state, strict=False)}")
     apertures = bool(options.get("camera_apertures", False))
     geometry = str(options.get("geometry", "warp"))
+    modes = options.get("mode_probabilities")
     train = RetinaPairs(images, patch=patch, seed=config.seed, camera_apertures=apertures, geometry=geometry,
-                        angiogram_share=share)
+                        angiogram_share=share, mode_probabilities=modes)
     validation = RetinaPairs(images, length=16, patch=patch, seed=config.seed + 10_000, camera_apertures=apertures,
-                             geometry=geometry, angiogram_share=share)
+                             geometry=geometry, angiogram_share=share, mode_probabilities=modes)
     validation_batch = torch.utils.data.default_collate([validation[i] for i in range(len(validation))])
 
     def training_step(model, batch):
