@@ -54,6 +54,8 @@ def _correlation_peaks(templates: np.ndarray, windows: np.ndarray, search: int,
                        min_correlation: float) -> tuple[np.ndarray, np.ndarray]:
     """Subpixel (x, y) shift of each template's best match in its window: (shifts (N, 2), found (N,) bool)."""
     shifts, found = np.zeros((len(templates), 2)), np.zeros(len(templates), bool)
+    if len(templates) == 0:
+        return shifts, found
     # a flat patch (outside the field of view) has no position to find
     textured = np.flatnonzero((templates.reshape(len(templates), -1).std(axis=1) >= 1e-3)
                               & (windows.reshape(len(windows), -1).std(axis=1) >= 1e-3))

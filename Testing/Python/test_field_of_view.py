@@ -137,7 +137,6 @@ def test_export_maps_points_where_the_image_content_went(scale):
     np.testing.assert_allclose([xs.mean(), ys.mean()], mapped, atol=0.3)
 
 
-
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 def test_grey_conversion_stretches_between_the_half_percentiles_whatever_the_pixel_type(dtype):
     """The uint8 path (a histogram and a look-up table, for full-size photographs) gives np.percentile's stretch."""

@@ -59,9 +59,12 @@ def _percentiles(image: np.ndarray, percents: tuple[float, ...]) -> tuple[float,
     """np.percentile's (linear) values; for uint8 from the histogram, which needs no sort of every pixel."""
     if image.dtype != np.uint8:
         return tuple(np.percentile(image.astype(np.float32), percents))
-    # OpenCV counts in place; np.bincount would make an int64 copy of every pixel
-    histogram = cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel()
-    cumulative = np.cumsum(histogram.astype(np.int64))
+    # OpenCV counts without a copy (np.bincount makes an int64 one of every px), in float32: exact below 2^24 a bin,
+    # so by bands of fewer px
+    band = max(1, 2 ** 23 // max(image.shape[1], 1))
+    histogram = sum(cv2.calcHist([np.ascontiguousarray(image[row:row + band])], [0], None, [256], [0, 256]).ravel()
+                    .astype(np.int64) for row in range(0, image.shape[0], band))
+    cumulative = np.cumsum(histogram)
     values = []
     for percent in percents:
         rank = (cumulative[-1] - 1) * percent / 100  # 0-based position in the sorted pixels

@@ -22,10 +22,11 @@ def _pixel_maps(model: GeometricModel, rows: int, cols: int, step: int = MAP_STE
     px, bilinearly interpolated (a quadratic or projective map differs from that by far less than 0.01 px; evaluating
     it at each of a 6000² image's pixels took seconds).
 
-    cv2.resize by the factor `step` puts coarse sample j at output px (j + 0.5) step - 0.5; the samples start one step
-    before px 0 so that every px lies between two of them, and the output is cut back by that step."""
+    cv2.resize by the factor `step` puts coarse sample j at output px (j + 0.5) step - 0.5. Cutting the first `step`
+    output px makes sample j lie at px (j - 0.5) step - 0.5: from half a step before px 0 to past the last px, so
+    every px lies between two samples (no clamping at the borders)."""
     def coarse(count):
-        return (np.arange(-(-count // step) + 3) - 0.5) * step - 0.5  # covers -step-0.5 ... count - 1 + step
+        return (np.arange(-(-count // step) + 2) - 0.5) * step - 0.5
 
     y, x = np.meshgrid(coarse(rows), coarse(cols), indexing="ij")
     source = model.fixed_to_moving(np.c_[x.ravel(), y.ravel()]).astype(np.float32).reshape(*x.shape, 2)

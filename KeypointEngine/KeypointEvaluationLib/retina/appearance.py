@@ -116,11 +116,15 @@ def to_oct_enface(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Simulated structural OCT en-face projection, as a raster scan makes it: grey, vessels as dark shadows.
 
     The device sweeps B-scans along the rows (200-512 A-scans each: the fast axis) and stacks 96-256 of them down the
-    field (the slow axis), so the en-face image is sharp along rows and coarse down columns, stretched back to the
-    field's shape for display. Each en-face px averages the depth of a slab, leaving the speckle of 8-50 independent
-    looks (gamma-distributed, at the scan's own px). The eye moves during the seconds a volume takes: up to three
-    saccades shift all later B-scans sideways (sub-px once tracking corrects them), and a blink sometimes blanks a
-    band of B-scans. Sizes are relative to the field's extent, so the same settings behave alike at any px scale."""
+    field (the slow axis), so the en-face image is usually sharper along rows than down columns (the two are drawn
+    apart: a 200 x 200 protocol is square), stretched back to the field's shape for display; a field narrower than
+    the scan keeps its own px along that axis. Each en-face px averages the depth of a slab, leaving the speckle of
+    8-50 independent looks (gamma-distributed, at the scan's own px). The eye moves during the seconds a volume
+    takes: up to three saccades shift all later B-scans sideways (by under a scan px, once tracking has corrected
+    them), and a blink sometimes darkens a band of B-scans. Sizes are relative to the field's extent, so the same
+    settings behave alike at any px scale. Draws come from a generator of its own (one draw of `rng`), so the
+    pairs drawn after an en-face view do not depend on how many this simulation takes."""
+    rng = np.random.default_rng(rng.integers(2 ** 63))
     rows, cols = image.shape[:2]
     vessels, background, mask = vessels_and_background(image)
     result = rng.uniform(0.4, 0.6) + 0.15 * (background - background.mean()) - rng.uniform(0.2, 0.35) * vessels
@@ -131,8 +135,8 @@ def to_oct_enface(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     scan = cv2.resize(result, (max(1, round(cols * fast)), max(1, round(rows * slow))), interpolation=cv2.INTER_AREA)
     looks = float(np.exp(rng.uniform(*np.log(SPECKLE_LOOKS))))
     scan = scan * rng.gamma(looks, 1 / looks, scan.shape).astype(np.float32)
-    for _ in range(int(rng.integers(0, SACCADES + 1))):
-        line = int(rng.integers(1, max(scan.shape[0], 2)))
+    for _ in range(int(rng.integers(0, SACCADES + 1)) if scan.shape[0] > 1 else 0):
+        line = int(rng.integers(1, scan.shape[0]))
         shift = np.float32([[1, 0, rng.normal(0, 0.5)], [0, 1, 0]])
         scan[line:] = cv2.warpAffine(scan[line:], shift, scan[line:].shape[::-1], borderMode=cv2.BORDER_REFLECT)
     if rng.random() < BLINK_PROBABILITY:

@@ -3,7 +3,8 @@ homography by MAGSAC++ (cv2.USAC_MAGSAC). KeypointAlign's speed is reported agai
 
 Run as a script for the cold figure (a fresh process that imports only OpenCV and NumPy):
     python -m KeypointEvaluationLib.retina.sift_magsac FIXED MOVING
-prints the inlier count and writes nothing.
+prints the inlier count and writes nothing; exits 0 with a homography, NO_HOMOGRAPHY without one, 2 on bad
+arguments (anything else is a crash).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 RATIO = 0.8  # Lowe's
 THRESHOLD_PX = 5.0  # MAGSAC's reprojection threshold at full resolution (2912-px fields)
+NO_HOMOGRAPHY = 4  # exit status of a run that found none (Python's own crashes exit 1)
 
 
 def sift_magsac(fixed: np.ndarray, moving: np.ndarray) -> tuple[np.ndarray | None, int]:
@@ -39,13 +41,13 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m KeypointEvaluationLib.retina.sift_magsac FIXED MOVING", file=sys.stderr)
         return 2
-    images = [cv2.imread(path, cv2.IMREAD_UNCHANGED) for path in argv]
+    images = [cv2.imread(path, cv2.IMREAD_GRAYSCALE) for path in argv]  # any depth or channels, as 8-bit grey
     if any(image is None for image in images):
         print(f"Could not read {argv}.", file=sys.stderr)
         return 2
-    homography, inliers = sift_magsac(*(image[..., ::-1] if image.ndim == 3 else image for image in images))
+    homography, inliers = sift_magsac(*images)
     print(f"{inliers} inliers" if homography is not None else "no homography")
-    return 0 if homography is not None else 1
+    return 0 if homography is not None else NO_HOMOGRAPHY
 
 
 if __name__ == "__main__":
