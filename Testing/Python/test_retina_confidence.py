@@ -56,7 +56,7 @@ def test_right_registrations_are_confident(category):
 def test_a_right_oct_enface_registration_few_matches_agree_on_is_confident():
     """Across modalities few matches agree (under a third here), as in a chance consensus; the inliers' residuals
     tell them apart (a chance consensus scatters them over the tolerance)."""
-    pair = make_benchmark_pair(RETINA, "cross_modal", np.random.default_rng(2), "skimage retina")
+    pair = make_benchmark_pair(RETINA, "cross_modal", np.random.default_rng(7), "skimage retina")
     assert pair.modality == "oct_enface"
     registration = register_with_features(pair.fixed, pair.moving, "auto", fixed_fov_degrees=pair.fields_of_view[0],
                                           moving_fov_degrees=pair.fields_of_view[1])
