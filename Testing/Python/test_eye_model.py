@@ -92,18 +92,23 @@ def test_eye_pairs_put_control_points_on_retina_both_views_show(category):
 
 @pytest.mark.parametrize("category", sorted(OVERLAP_RANGES))
 def test_pairs_overlap_as_their_category_says(category):
-    """Recounted from the images: moving pixels showing retina, carried by the truth onto fixed pixels showing it."""
+    """Recounted from the images: moving pixels showing retina, carried by the truth onto fixed pixels showing it.
+    A scale pair's moving image was resampled to another px size after the draw counted its overlap: its px count at
+    their area in fixed px."""
     low, high = OVERLAP_RANGES[category]
     for seed in range(2):
         pair = make_eye_pair(RETINA, category, np.random.default_rng(seed), "retina")
         fixed_shown, moving_shown = ((image if image.ndim == 2 else image.max(axis=2)) > 0
                                      for image in (pair.fixed, pair.moving))
         ys, xs = np.nonzero(moving_shown)
+        centre = np.array([[xs.mean(), ys.mean()]])
+        d_x, d_y = ((pair.truth(centre + step) - pair.truth(centre - step))[0] / 2 for step in ([1.0, 0], [0, 1.0]))
+        area = abs(d_x[0] * d_y[1] - d_x[1] * d_y[0]) if category == "scale" else 1.0  # fixed px per moving px
         landed = np.round(pair.truth(np.c_[xs, ys].astype(float))).astype(int)
         rows, cols = fixed_shown.shape
         inside = (landed[:, 0] >= 0) & (landed[:, 0] < cols) & (landed[:, 1] >= 0) & (landed[:, 1] < rows)
-        both = fixed_shown[landed[inside, 1], landed[inside, 0]].sum()
-        overlap = both / min(moving_shown.sum(), fixed_shown.sum())
+        both = fixed_shown[landed[inside, 1], landed[inside, 0]].sum() * area
+        overlap = both / min(moving_shown.sum() * area, fixed_shown.sum())
         assert low - 0.03 <= overlap <= high + 0.01 and overlap == pytest.approx(pair.overlap, abs=0.03)
 
 
