@@ -90,6 +90,13 @@ def test_eye_pairs_put_control_points_on_retina_both_views_show(category):
     assert spread > 0.2 * RETINA.shape[0]  # well spread, not clustered
 
 
+def _px_area_at(mapping, point: np.ndarray) -> float:
+    """Fixed px per moving px where `mapping` (moving px -> fixed px) takes `point` (1, 2): its Jacobian's
+    determinant by central differences."""
+    d_x, d_y = ((mapping(point + step) - mapping(point - step))[0] / 2 for step in ([1.0, 0.0], [0.0, 1.0]))
+    return abs(d_x[0] * d_y[1] - d_x[1] * d_y[0])
+
+
 @pytest.mark.parametrize("category", sorted(OVERLAP_RANGES))
 def test_pairs_overlap_as_their_category_says(category):
     """Recounted from the images: moving pixels showing retina, carried by the truth onto fixed pixels showing it.
@@ -101,9 +108,7 @@ def test_pairs_overlap_as_their_category_says(category):
         fixed_shown, moving_shown = ((image if image.ndim == 2 else image.max(axis=2)) > 0
                                      for image in (pair.fixed, pair.moving))
         ys, xs = np.nonzero(moving_shown)
-        centre = np.array([[xs.mean(), ys.mean()]])
-        d_x, d_y = ((pair.truth(centre + step) - pair.truth(centre - step))[0] / 2 for step in ([1.0, 0], [0, 1.0]))
-        area = abs(d_x[0] * d_y[1] - d_x[1] * d_y[0]) if category == "scale" else 1.0  # fixed px per moving px
+        area = _px_area_at(pair.truth, np.array([[xs.mean(), ys.mean()]])) if category == "scale" else 1.0
         landed = np.round(pair.truth(np.c_[xs, ys].astype(float))).astype(int)
         rows, cols = fixed_shown.shape
         inside = (landed[:, 0] >= 0) & (landed[:, 0] < cols) & (landed[:, 1] >= 0) & (landed[:, 1] < rows)
